@@ -1,0 +1,263 @@
+"""One place that turns user input into checked float32 images.
+
+Accepted forms (see :class:`~docdenoise.DocumentDenoiser`):
+
+``list`` / ``tuple`` of 2-D arrays
+    Images of any sizes. Output keeps the form: a list.
+3-D array ``(n_images, H, W)``
+    Images of one size. Output: a 3-D array.
+2-D array ``(n_images, H * W)``
+    Flattened images (the scikit-learn form). ``image_shape=(H, W)`` says how to
+    unflatten a row; without it, each row is an image one pixel tall.
+
+Pixel values:
+
+* ``uint8`` (and other integer types holding 0..255) are divided by 255;
+* ``uint16`` is divided by 65535;
+* ``bool`` maps False/True to 0/1;
+* floats must already lie in ``[0, 1]`` (``out_of_range="clip"`` clips instead);
+* NaN and infinity are always refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from sklearn.utils.validation import check_array
+
+from .exceptions import InvalidImageError
+
+__all__ = ["ImageBatch", "check_images", "check_pairs", "restore_form", "to_float_image"]
+
+Form = Literal["list", "array3d", "array2d"]
+
+
+@dataclass(frozen=True)
+class ImageBatch:
+    """Checked images plus what is needed to give results back in the input's form."""
+
+    images: list[np.ndarray]
+    form: Form
+    image_shape: tuple[int, int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+def _describe(obj: Any) -> str:
+    if isinstance(obj, np.ndarray):
+        return f"array of shape {obj.shape} and dtype {obj.dtype}"
+    return f"{type(obj).__name__}"
+
+
+def to_float_image(
+    arr: np.ndarray, *, name: str = "image", out_of_range: str = "raise"
+) -> np.ndarray:
+    """Scale one numeric array to float32 in ``[0, 1]`` by the documented dtype rule.
+
+    Parameters
+    ----------
+    arr : ndarray
+        Numeric array of any shape.
+    name : str, default="image"
+        How to call the array in error messages.
+    out_of_range : {"raise", "clip"}, default="raise"
+        What to do with values outside the valid range of their dtype.
+
+    Returns
+    -------
+    out : ndarray of float32
+        Values in ``[0, 1]``.
+    """
+    dtype = arr.dtype
+    if dtype == np.bool_:
+        return arr.astype(np.float32)
+    if dtype.kind in "iu":
+        if dtype == np.uint8:
+            return arr.astype(np.float32) / np.float32(255.0)
+        if dtype == np.uint16:
+            return arr.astype(np.float32) / np.float32(65535.0)
+        if arr.size and (arr.min() < 0 or arr.max() > 255):
+            if out_of_range != "clip":
+                raise InvalidImageError(
+                    f"{name} has integer dtype {dtype} with values in "
+                    f"[{arr.min()}, {arr.max()}]; integer images other than uint8/uint16 "
+                    "must hold 8-bit grey levels 0..255 (or pass out_of_range='clip')."
+                )
+            arr = np.clip(arr, 0, 255)
+        return arr.astype(np.float32) / np.float32(255.0)
+    if dtype.kind == "f":
+        out = arr.astype(np.float32, copy=False)
+        if out.size and not np.isfinite(out).all():
+            raise InvalidImageError(
+                f"{name} contains NaN or infinity; images must hold finite values."
+            )
+        if out.size and (out.min() < 0.0 or out.max() > 1.0):
+            if out_of_range != "clip":
+                raise InvalidImageError(
+                    f"{name} has float values in [{out.min():.4g}, {out.max():.4g}]; "
+                    "float images must lie in [0, 1] (divide 8-bit data by 255, or pass "
+                    "out_of_range='clip')."
+                )
+            out = np.clip(out, 0.0, 1.0)
+        return out
+    raise InvalidImageError(
+        f"{name} has dtype {dtype}; expected a numeric array (uint8, uint16, bool, "
+        "integer 0..255 or float in [0, 1])."
+    )
+
+
+def _as_numeric_array(obj: Any, name: str) -> np.ndarray:
+    if obj is None or isinstance(obj, (str, bytes)):
+        raise InvalidImageError(f"{name} must be an image array, got {_describe(obj)}.")
+    try:
+        arr = np.asarray(obj)
+    except (ValueError, TypeError) as exc:  # ragged nesting
+        raise InvalidImageError(
+            f"{name} could not be read as an array ({exc}); expected a 2-D image."
+        ) from None
+    if arr.dtype == object:
+        try:
+            arr = arr.astype(np.float64)
+        except (ValueError, TypeError):
+            raise InvalidImageError(
+                f"{name} is an object array that is not numeric; expected a 2-D image "
+                "of numbers."
+            ) from None
+    if arr.dtype.kind not in "biuf":
+        raise InvalidImageError(f"{name} has dtype {arr.dtype}; expected numbers.")
+    return arr
+
+
+def _check_2d(img: np.ndarray, name: str) -> None:
+    if img.ndim != 2:
+        hint = ""
+        if img.ndim == 3 and img.shape[-1] in (3, 4):
+            hint = " Colour images must be converted to grayscale first (load_images does it)."
+        raise InvalidImageError(
+            f"{name} must be a 2-D grayscale image (H, W), got shape {img.shape}.{hint}"
+        )
+    if img.shape[0] < 1 or img.shape[1] < 1:
+        raise InvalidImageError(f"{name} is empty: shape {img.shape}; images need H, W >= 1.")
+
+
+def check_images(
+    X: Any,
+    *,
+    image_shape: tuple[int, int] | None = None,
+    name: str = "X",
+    out_of_range: str = "raise",
+) -> ImageBatch:
+    """Validate images in any accepted form and convert them to float32 in [0, 1].
+
+    Parameters
+    ----------
+    X : list of 2-D array-like, ndarray of shape (n, H, W) or (n, H * W)
+        The images.
+    image_shape : tuple of (int, int), default=None
+        Shape of one image when ``X`` is 2-D; ``None`` means ``(1, n_features)``.
+    name : str, default="X"
+        Name used in error messages.
+    out_of_range : {"raise", "clip"}, default="raise"
+        Refuse or clip values outside the dtype's valid range.
+
+    Returns
+    -------
+    batch : ImageBatch
+        Float32 images and the input form.
+    """
+    if X is None or isinstance(X, (str, bytes, dict)):
+        raise InvalidImageError(
+            f"{name} must be a list of 2-D images or an array of shape (n, H, W) or "
+            f"(n, H*W), got {_describe(X)}."
+        )
+    if isinstance(X, (list, tuple)):
+        if len(X) == 0:
+            raise InvalidImageError(f"{name} is empty: at least one image is required.")
+        first = np.ndim(X[0]) if not isinstance(X[0], (str, bytes)) else -1
+        if first == 2 or isinstance(X[0], np.ndarray) and X[0].ndim != 1:
+            images = []
+            for i, item in enumerate(X):
+                arr = _as_numeric_array(item, f"{name}[{i}]")
+                _check_2d(arr, f"{name}[{i}]")
+                images.append(
+                    to_float_image(arr, name=f"{name}[{i}]", out_of_range=out_of_range)
+                )
+            return ImageBatch(images, "list")
+        # A nested list of rows: treat as the 2-D (n, n_features) form below.
+    try:
+        arr = check_array(
+            X, dtype=None, allow_nd=True, ensure_all_finite=True, input_name=name
+        )
+    except ValueError as exc:
+        raise InvalidImageError(str(exc)) from None
+    if arr.dtype == object:
+        arr = _as_numeric_array(arr, name)
+    if arr.ndim == 3:
+        if arr.shape[1] < 1 or arr.shape[2] < 1:
+            raise InvalidImageError(f"{name} holds empty images: shape {arr.shape}.")
+        data = to_float_image(arr, name=name, out_of_range=out_of_range)
+        return ImageBatch(list(data), "array3d")
+    if arr.ndim == 2:
+        n, n_features = arr.shape
+        if image_shape is None:
+            shape = (1, n_features)
+        else:
+            shape = (int(image_shape[0]), int(image_shape[1]))
+            if shape[0] * shape[1] != n_features:
+                raise InvalidImageError(
+                    f"{name} has {n_features} features per row but image_shape={shape} "
+                    f"needs {shape[0] * shape[1]}."
+                )
+        data = to_float_image(arr, name=name, out_of_range=out_of_range)
+        return ImageBatch(list(data.reshape(n, *shape)), "array2d", shape)
+    raise InvalidImageError(
+        f"{name} must be a list of 2-D images, a 3-D array (n, H, W) or a 2-D array "
+        f"(n, H*W); got an array with {arr.ndim} dimensions, shape {arr.shape}."
+    )
+
+
+def check_pairs(X: ImageBatch, Y: ImageBatch) -> None:
+    """Check that noisy and clean images pair up one to one with equal shapes.
+
+    Parameters
+    ----------
+    X, Y : ImageBatch
+        Noisy and clean images.
+    """
+    if len(X) != len(Y):
+        raise InvalidImageError(
+            f"X and y must hold the same number of images: got {len(X)} noisy and "
+            f"{len(Y)} clean."
+        )
+    for i, (x, y) in enumerate(zip(X.images, Y.images)):
+        if x.shape != y.shape:
+            raise InvalidImageError(
+                f"Image {i}: noisy shape {x.shape} differs from clean shape {y.shape}; "
+                "each clean target must have the size of its noisy input."
+            )
+
+
+def restore_form(images: list[np.ndarray], like: ImageBatch) -> Any:
+    """Return ``images`` in the container form that ``like`` came in.
+
+    Parameters
+    ----------
+    images : list of ndarray
+        Results, one per input image, each with its input's shape.
+    like : ImageBatch
+        The checked input.
+
+    Returns
+    -------
+    out : list of ndarray or ndarray
+        A list, a 3-D array or a 2-D array, as the input was.
+    """
+    if like.form == "list":
+        return images
+    stacked = np.stack(images).astype(np.float32, copy=False)
+    if like.form == "array2d":
+        return stacked.reshape(len(images), -1)
+    return stacked

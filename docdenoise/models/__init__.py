@@ -1,0 +1,77 @@
+"""Denoising networks and a small registry that finds them by name.
+
+``DocumentDenoiser(model="cae")`` looks the name up here. Each network is an
+``nn.Module`` whose constructor takes keyword arguments only (routed from the
+estimator's ``module__*`` parameters) and that declares two class attributes:
+
+``size_multiple``
+    Input height and width must be multiples of it (the estimator pads to it).
+``receptive_margin``
+    Pixels on each side that can influence one output pixel (tiling margin).
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from .cae import ConvAutoencoder
+
+__all__ = ["ConvAutoencoder", "available_models", "get_model_class", "register_model"]
+
+_REGISTRY: dict[str, type[nn.Module]] = {"cae": ConvAutoencoder}
+
+
+def register_model(name: str, cls: type[nn.Module]) -> None:
+    """Register a network class under ``name`` so ``model=name`` finds it.
+
+    Parameters
+    ----------
+    name : str
+        Registry key, e.g. ``"unet"``.
+    cls : type of torch.nn.Module
+        The network class. It should define ``size_multiple`` and
+        ``receptive_margin`` (defaults 1 and 0 are assumed when missing).
+    """
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        raise TypeError(f"cls must be a torch.nn.Module subclass, got {cls!r}")
+    _REGISTRY[name] = cls
+
+
+def available_models() -> list[str]:
+    """Return the registered model names, sorted.
+
+    Returns
+    -------
+    names : list of str
+        Valid values for ``DocumentDenoiser(model=...)``.
+    """
+    return sorted(_REGISTRY)
+
+
+def get_model_class(model: str | type[nn.Module]) -> type[nn.Module]:
+    """Resolve a model name or class to an ``nn.Module`` subclass.
+
+    Parameters
+    ----------
+    model : str or type of torch.nn.Module
+        A registered name (see :func:`available_models`) or a module class.
+
+    Returns
+    -------
+    cls : type of torch.nn.Module
+        The network class.
+    """
+    if isinstance(model, str):
+        try:
+            return _REGISTRY[model]
+        except KeyError:
+            raise ValueError(
+                f"Unknown model {model!r}; expected one of {available_models()} "
+                "or a torch.nn.Module subclass."
+            ) from None
+    if isinstance(model, type) and issubclass(model, nn.Module):
+        return model
+    raise ValueError(
+        f"model must be a name in {available_models()} or a torch.nn.Module subclass, "
+        f"got {model!r} of type {type(model).__name__}."
+    )
