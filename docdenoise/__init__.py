@@ -1,7 +1,39 @@
-"""docdenoise: clean scanned documents before people and OCR read them."""
+"""docdenoise: clean scanned documents before people and OCR read them.
+
+The main entry point is :class:`DocumentDenoiser`, a scikit-learn transformer that
+learns from noisy/clean image pairs. Data helpers live in :mod:`docdenoise.datasets`,
+networks in :mod:`docdenoise.models`.
+"""
 
 from __future__ import annotations
 
+from ._denoiser import DocumentDenoiser
+from ._devices import available_devices, resolve_device
 from ._version import __version__
+from .exceptions import (
+    DeviceError,
+    DeviceWarning,
+    DivergenceError,
+    DocDenoiseError,
+    ImageFileError,
+    InvalidImageError,
+    ModelFileError,
+    NotFittedError,
+    OCRNotAvailableError,
+)
 
-__all__ = ["__version__"]
+__all__ = [
+    "DeviceError",
+    "DeviceWarning",
+    "DivergenceError",
+    "DocDenoiseError",
+    "DocumentDenoiser",
+    "ImageFileError",
+    "InvalidImageError",
+    "ModelFileError",
+    "NotFittedError",
+    "OCRNotAvailableError",
+    "__version__",
+    "available_devices",
+    "resolve_device",
+]

@@ -1,0 +1,575 @@
+"""The DocumentDenoiser estimator: parameters, fit/transform/score, save/load."""
+
+from __future__ import annotations
+
+import copy
+import numbers
+import os
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+from torch import nn
+
+from . import _serialization
+from ._devices import resolve_device
+from ._inference import predict_images
+from ._training import make_buckets, train
+from ._validation import ImageBatch, check_images, check_pairs, restore_form
+from ._version import __version__
+from .exceptions import DeviceError, DeviceWarning, InvalidImageError, ModelFileError
+from .models import get_model_class
+
+__all__ = ["DocumentDenoiser"]
+
+#: Prefixes of nested parameters routed to the network, optimizer and loss.
+NESTED_PREFIXES = ("module__", "optimizer__", "loss__")
+
+_OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": torch.optim.SGD,
+    "rmsprop": torch.optim.RMSprop,
+}
+_LOSSES: dict[str, type[nn.Module]] = {
+    "mse": nn.MSELoss,
+    "l1": nn.L1Loss,
+    "smooth_l1": nn.SmoothL1Loss,
+    "huber": nn.HuberLoss,
+}
+
+
+def _resolve_choice(value: Any, table: dict[str, type], base: type, what: str) -> type:
+    if isinstance(value, str):
+        if value in table:
+            return table[value]
+        raise ValueError(f"Unknown {what} {value!r}; expected one of {sorted(table)} or a class.")
+    if isinstance(value, type) and issubclass(value, base):
+        return value
+    raise ValueError(
+        f"{what} must be one of {sorted(table)} or a {base.__module__}.{base.__name__} "
+        f"subclass, got {value!r}."
+    )
+
+
+class DocumentDenoiser(TransformerMixin, BaseEstimator):
+    """Learn to clean scanned document images from noisy/clean pairs.
+
+    A scikit-learn transformer around a PyTorch network. ``fit(X, y)`` trains the
+    network to map noisy pages ``X`` to clean pages ``y``; ``transform(X)`` returns
+    cleaned pages with exactly the input shapes; ``score(X, y)`` is the negative
+    root-mean-square error over all pixels (Kaggle's metric, higher is better).
+    The defaults reproduce the reference recipe of the Kaggle "Denoising Dirty
+    Documents" autoencoder: 64 epochs, batch 16, Adam with ``lr=1e-3``, MSE loss.
+
+    Parameters
+    ----------
+    model : str or type of torch.nn.Module, default="cae"
+        The network: a name from :func:`docdenoise.models.available_models` or an
+        ``nn.Module`` subclass taking ``[N, 1, H, W]`` in ``[0, 1]``. Constructor
+        arguments are given as ``module__<name>`` parameters.
+    epochs : int, default=64
+        Passes over the training images.
+    batch_size : int, default=16
+        Images per optimizer step (and per forward pass in ``transform``).
+    lr : float, default=1e-3
+        Learning rate.
+    optimizer : {"adam", "adamw", "sgd", "rmsprop"} or type, default="adam"
+        Optimizer; extra arguments as ``optimizer__<name>`` (e.g.
+        ``optimizer__weight_decay=1e-4``).
+    loss : {"mse", "l1", "smooth_l1", "huber"} or type, default="mse"
+        Training loss; extra arguments as ``loss__<name>``.
+    validation_fraction : float, default=0.1
+        Fraction of the training images held out to compute ``valid_loss`` each
+        epoch. Pass ``groups`` to :meth:`fit` to keep related pages on one side.
+        Ignored (no validation) with fewer than two images; ``0`` disables it.
+    warm_start : bool, default=False
+        If True and the estimator is fitted, ``fit`` continues training the existing
+        network (and optimizer) for ``epochs`` more epochs instead of starting anew.
+    image_shape : tuple of (int, int), default=None
+        Shape of one image for the flattened 2-D input form ``(n_images, H * W)``.
+        ``None`` reads each row as an image one pixel tall.
+    out_of_range : {"raise", "clip"}, default="raise"
+        What to do with pixel values outside the valid range (float outside
+        ``[0, 1]``, integers outside ``0..255``): raise an error or clip.
+    device : str, default="auto"
+        ``"auto"`` (cuda, then mps, then cpu), ``"cpu"``, ``"cuda"``, ``"cuda:N"``
+        or ``"mps"``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, the validation split and shuffling. With an
+        int, results are reproducible on the CPU.
+    verbose : int, default=0
+        ``1`` prints one line per epoch.
+    **kwargs
+        Nested parameters ``module__*``, ``optimizer__*`` and ``loss__*``.
+
+    Attributes
+    ----------
+    module_ : torch.nn.Module
+        The trained network, on ``device_``.
+    optimizer_ : torch.optim.Optimizer or None
+        The optimizer (``None`` after unpickling or loading; recreated on demand).
+    device_ : torch.device
+        The device the network lives on.
+    history_ : list of dict
+        One record per epoch: ``epoch``, ``train_loss``, ``valid_loss`` (NaN without
+        validation) and ``dur`` (seconds).
+    n_features_in_ : int
+        Pixels per image; only set when fitted on the flattened 2-D form.
+    feature_names_in_ : ndarray of str
+        Only set when fitted on a DataFrame with string column names.
+
+    See Also
+    --------
+    docdenoise.datasets.make_dirty_documents : Synthetic noisy/clean page pairs.
+
+    Examples
+    --------
+    >>> from docdenoise import DocumentDenoiser
+    >>> from docdenoise.datasets import make_dirty_documents
+    >>> noisy, clean = make_dirty_documents(8, shape=(32, 48), random_state=0)
+    >>> den = DocumentDenoiser(epochs=2, random_state=0).fit(noisy, clean)
+    >>> den.transform(noisy[:2]).shape
+    (2, 32, 48)
+    >>> den.score(noisy, clean) < 0
+    True
+    """
+
+    def __init__(
+        self,
+        model: str | type[nn.Module] = "cae",
+        *,
+        epochs: int = 64,
+        batch_size: int = 16,
+        lr: float = 1e-3,
+        optimizer: str | type[torch.optim.Optimizer] = "adam",
+        loss: str | type[nn.Module] = "mse",
+        validation_fraction: float = 0.1,
+        warm_start: bool = False,
+        image_shape: tuple[int, int] | None = None,
+        out_of_range: str = "raise",
+        device: str = "auto",
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+        **kwargs: Any,
+    ) -> None:
+        self.model = model
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.loss = loss
+        self.validation_fraction = validation_fraction
+        self.warm_start = warm_start
+        self.image_shape = image_shape
+        self.out_of_range = out_of_range
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        for key, value in kwargs.items():
+            if not key.startswith(NESTED_PREFIXES):
+                raise TypeError(
+                    f"DocumentDenoiser got an unexpected keyword argument {key!r}; nested "
+                    f"parameters must start with one of {NESTED_PREFIXES}."
+                )
+            setattr(self, key, value)
+
+    # ------------------------------------------------------------------ params
+    def _nested_keys(self) -> list[str]:
+        return sorted(k for k in vars(self) if k.startswith(NESTED_PREFIXES))
+
+    def _nested(self, prefix: str) -> dict[str, Any]:
+        return {k[len(prefix) :]: getattr(self, k) for k in self._nested_keys() if k.startswith(prefix)}
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Get parameters, including nested ``module__*``/``optimizer__*``/``loss__*`` ones.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Kept for scikit-learn compatibility; there are no sub-estimators.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        params = super().get_params(deep=deep)
+        params.update({k: getattr(self, k) for k in self._nested_keys()})
+        return params
+
+    def set_params(self, **params: Any) -> DocumentDenoiser:
+        """Set parameters, including nested ``module__*``/``optimizer__*``/``loss__*`` ones.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : DocumentDenoiser
+            This estimator.
+        """
+        plain = {}
+        for key, value in params.items():
+            if key.startswith(NESTED_PREFIXES):
+                setattr(self, key, value)
+            else:
+                plain[key] = value
+        if plain:
+            super().set_params(**plain)
+        return self
+
+    def _validate_params(self) -> None:
+        def positive_int(name: str) -> None:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")
+
+        positive_int("epochs")
+        positive_int("batch_size")
+        if isinstance(self.lr, bool) or not isinstance(self.lr, numbers.Real) or not self.lr > 0:
+            raise ValueError(f"lr must be a float > 0, got {self.lr!r}.")
+        vf = self.validation_fraction
+        if isinstance(vf, bool) or not isinstance(vf, numbers.Real) or not 0 <= vf < 1:
+            raise ValueError(f"validation_fraction must be a float in [0, 1), got {vf!r}.")
+        if self.out_of_range not in ("raise", "clip"):
+            raise ValueError(f"out_of_range must be 'raise' or 'clip', got {self.out_of_range!r}.")
+        if self.image_shape is not None:
+            shape = self.image_shape
+            if (
+                not isinstance(shape, (tuple, list))
+                or len(shape) != 2
+                or not all(isinstance(s, numbers.Integral) and s >= 1 for s in shape)
+            ):
+                raise ValueError(f"image_shape must be None or two integers >= 1, got {shape!r}.")
+        if isinstance(self.verbose, bool) or not isinstance(self.verbose, numbers.Integral):
+            raise ValueError(f"verbose must be an integer >= 0, got {self.verbose!r}.")
+        if not isinstance(self.warm_start, (bool, np.bool_)):
+            raise ValueError(f"warm_start must be a bool, got {self.warm_start!r}.")
+        get_model_class(self.model)
+        _resolve_choice(self.optimizer, _OPTIMIZERS, torch.optim.Optimizer, "optimizer")
+        _resolve_choice(self.loss, _LOSSES, nn.Module, "loss")
+
+    # ------------------------------------------------------------------ input
+    def _check_X(self, X: Any, *, reset: bool, name: str = "X") -> ImageBatch:
+        batch = check_images(X, image_shape=self.image_shape, name=name, out_of_range=self.out_of_range)
+        if name == "X" and batch.form == "array2d":
+            validate_data(self, X, reset=reset, skip_check_array=True)
+        elif reset:
+            for attr in ("n_features_in_", "feature_names_in_"):
+                if hasattr(self, attr):
+                    delattr(self, attr)
+        return batch
+
+    def _split(self, n: int, groups: Any, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        idx = np.arange(n)
+        if self.validation_fraction == 0 or n < 2:
+            return idx, idx[:0]
+        if groups is not None:
+            groups = np.asarray(groups)
+            if groups.shape != (n,):
+                raise InvalidImageError(
+                    f"groups must hold one label per image: expected shape ({n},), got {groups.shape}."
+                )
+            if len(np.unique(groups)) < 2:
+                return idx, idx[:0]
+            splitter: Any = GroupShuffleSplit(1, test_size=self.validation_fraction, random_state=seed)
+        else:
+            n_val = min(n - 1, max(1, int(round(self.validation_fraction * n))))
+            splitter = ShuffleSplit(1, test_size=n_val, random_state=seed)
+        train_idx, val_idx = next(splitter.split(idx, groups=groups))
+        return np.sort(train_idx), np.sort(val_idx)
+
+    # ------------------------------------------------------------------ pieces
+    def _build_module(self) -> nn.Module:
+        cls = get_model_class(self.model)
+        try:
+            return cls(**self._nested("module__"))
+        except TypeError as exc:
+            raise ValueError(f"Cannot build model {cls.__name__} with {self._nested('module__')}: {exc}") from None
+
+    def _build_optimizer(self, module: nn.Module) -> torch.optim.Optimizer:
+        cls = _resolve_choice(self.optimizer, _OPTIMIZERS, torch.optim.Optimizer, "optimizer")
+        kwargs = {"lr": self.lr, **self._nested("optimizer__")}
+        try:
+            return cls(module.parameters(), **kwargs)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"Cannot build optimizer {cls.__name__} with {kwargs}: {exc}") from None
+
+    def _build_loss(self) -> nn.Module:
+        cls = _resolve_choice(self.loss, _LOSSES, nn.Module, "loss")
+        try:
+            return cls(**self._nested("loss__"))
+        except TypeError as exc:
+            raise ValueError(f"Cannot build loss {cls.__name__} with {self._nested('loss__')}: {exc}") from None
+
+    @property
+    def _size_multiple(self) -> int:
+        return int(getattr(self.module_, "size_multiple", 1))
+
+    # ------------------------------------------------------------------ API
+    def fit(self, X: Any, y: Any, *, groups: Any = None) -> DocumentDenoiser:
+        """Train the network to turn noisy images ``X`` into clean images ``y``.
+
+        Parameters
+        ----------
+        X : list of 2-D arrays, ndarray of shape (n, H, W) or (n, H * W)
+            Noisy images; sizes may differ within a list. ``uint8`` is scaled by
+            1/255; floats must lie in ``[0, 1]``.
+        y : same form as X
+            Clean targets, one per noisy image and of the same shape.
+        groups : array-like of shape (n,), default=None
+            Group labels (e.g. the source page); the validation split keeps each
+            group on one side.
+
+        Returns
+        -------
+        self : DocumentDenoiser
+            The fitted estimator.
+        """
+        self._validate_params()
+        if y is None:
+            raise InvalidImageError(
+                "y is required: DocumentDenoiser learns from noisy images X and their clean targets y."
+            )
+        continuing = bool(self.warm_start) and hasattr(self, "module_")
+        Xb = self._check_X(X, reset=not continuing)
+        Yb = check_images(y, image_shape=Xb.image_shape, name="y", out_of_range=self.out_of_range)
+        check_pairs(Xb, Yb)
+
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        device = resolve_device(self.device)
+        train_idx, val_idx = self._split(len(Xb), groups, seed)
+
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            if continuing:
+                module = self.module_.to(device)
+                optimizer = self.optimizer_ or self._build_optimizer(module)
+                start_epoch = len(self.history_)
+                history = list(self.history_)
+            else:
+                module = self._build_module().to(device)
+                optimizer = self._build_optimizer(module)
+                start_epoch, history = 0, []
+            criterion = self._build_loss()
+            multiple = int(getattr(module, "size_multiple", 1))
+            generator = torch.Generator().manual_seed(seed)
+            train_buckets = make_buckets(
+                [Xb.images[i] for i in train_idx], [Yb.images[i] for i in train_idx],
+                size_multiple=multiple, device=device,
+            )
+            valid_buckets = make_buckets(
+                [Xb.images[i] for i in val_idx], [Yb.images[i] for i in val_idx],
+                size_multiple=multiple, device=device,
+            )
+            history += train(
+                module, optimizer, criterion, train_buckets, valid_buckets,
+                epochs=int(self.epochs), batch_size=int(self.batch_size),
+                generator=generator, start_epoch=start_epoch,
+                on_epoch_end=self._report if self.verbose else None,
+            )
+        self.module_ = module
+        self.optimizer_ = optimizer
+        self.device_ = device
+        self.history_ = history
+        return self
+
+    def _report(self, record: dict) -> None:
+        print(
+            f"epoch {record['epoch']:4d}  train_loss {record['train_loss']:.5f}  "
+            f"valid_loss {record['valid_loss']:.5f}  {record['dur']:.1f}s",
+            flush=True,
+        )
+
+    def _predict(self, batch: ImageBatch) -> list[np.ndarray]:
+        return predict_images(
+            self.module_, batch.images, device=self.device_,
+            batch_size=int(self.batch_size), size_multiple=self._size_multiple,
+        )
+
+    def transform(self, X: Any) -> Any:
+        """Clean noisy images.
+
+        Parameters
+        ----------
+        X : list of 2-D arrays, ndarray of shape (n, H, W) or (n, H * W)
+            Noisy images of any sizes.
+
+        Returns
+        -------
+        X_clean : list of ndarray or ndarray
+            Cleaned float32 images in ``[0, 1]``, in the same form and shapes as ``X``.
+        """
+        check_is_fitted(self, "module_")
+        batch = self._check_X(X, reset=False)
+        return restore_form(self._predict(batch), batch)
+
+    def score(self, X: Any, y: Any) -> float:
+        """Negative root-mean-square error of the cleaned ``X`` against ``y``.
+
+        Pooled over all pixels of all images (the Kaggle metric); higher is better.
+
+        Parameters
+        ----------
+        X : list of 2-D arrays, ndarray of shape (n, H, W) or (n, H * W)
+            Noisy images.
+        y : same form as X
+            Clean targets.
+
+        Returns
+        -------
+        score : float
+            ``-RMSE``, between -1 and 0.
+        """
+        check_is_fitted(self, "module_")
+        Xb = self._check_X(X, reset=False)
+        Yb = check_images(y, image_shape=Xb.image_shape, name="y", out_of_range=self.out_of_range)
+        check_pairs(Xb, Yb)
+        sq, count = 0.0, 0
+        for pred, target in zip(self._predict(Xb), Yb.images):
+            sq += float(np.sum((pred.astype(np.float64) - target) ** 2))
+            count += target.size
+        return -float(np.sqrt(sq / count))
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+    # ------------------------------------------------------------------ pickling
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        if "module_" in state:
+            state["module_"] = copy.deepcopy(self.module_).to("cpu")
+            state["optimizer_"] = None
+            state["device_"] = str(self.device_)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        if "module_" in state:
+            self.device_ = self._device_for_loading(state["device_"])
+            self.module_ = self.module_.to(self.device_)
+
+    def _device_for_loading(self, saved: str) -> torch.device:
+        try:
+            return resolve_device(saved if self.device == "auto" else self.device)
+        except DeviceError:
+            warnings.warn(
+                f"The model was on {saved!r}, which is not available here; using the CPU.",
+                DeviceWarning,
+                stacklevel=3,
+            )
+            return torch.device("cpu")
+
+    # ------------------------------------------------------------------ files
+    def save(self, path: str | os.PathLike) -> None:
+        """Save the fitted estimator to a safetensors model file (no pickle).
+
+        The write is atomic: an interruption leaves any previous file intact.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination file, conventionally ending in ``.safetensors``.
+        """
+        check_is_fitted(self, "module_")
+        model = self.model
+        if not isinstance(model, str):
+            model = f"{model.__module__}.{model.__qualname__}"
+        params = {k: v for k, v in self.get_params().items() if k != "model"}
+        if not isinstance(params.get("optimizer"), str) or not isinstance(params.get("loss"), str):
+            raise ValueError("Only estimators with optimizer and loss given by name can be saved.")
+        random_state = params.get("random_state")
+        if random_state is not None and not isinstance(random_state, numbers.Integral):
+            params["random_state"] = None
+        meta = {
+            "model": model,
+            "architecture": type(self.module_).__name__,
+            "params": params,
+            "history": self.history_,
+        }
+        if hasattr(self, "n_features_in_"):
+            meta["n_features_in"] = int(self.n_features_in_)
+        _serialization.write_model_file(path, self.module_.state_dict(), meta)
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike,
+        *,
+        device: str = "auto",
+        model: type[nn.Module] | None = None,
+    ) -> DocumentDenoiser:
+        """Load an estimator saved with :meth:`save`.
+
+        Loading never executes code from the file: weights are plain tensors and
+        metadata is JSON.
+
+        Parameters
+        ----------
+        path : str or path-like
+            A file written by :meth:`save`.
+        device : str, default="auto"
+            Where to put the network (a GPU-trained model loads on a CPU-only machine).
+        model : type of torch.nn.Module, default=None
+            The network class, needed only when the model was saved with a custom
+            class that is not registered by name.
+
+        Returns
+        -------
+        estimator : DocumentDenoiser
+            A fitted estimator.
+
+        Raises
+        ------
+        ModelFileError
+            The file is not a docdenoise model, is damaged, or is incompatible.
+        """
+        tensors, meta = _serialization.read_model_file(path)
+        params = dict(meta.get("params") or {})
+        name = meta.get("model")
+        if model is None:
+            try:
+                model_cls = get_model_class(name)
+            except ValueError:
+                raise ModelFileError(
+                    f"{str(path)!r} holds a model of class {name!r}, which is not registered here; "
+                    "pass model=TheClass to load it."
+                ) from None
+            params["model"] = name
+        else:
+            model_cls = model
+            params["model"] = model
+        if params.get("image_shape") is not None:
+            params["image_shape"] = tuple(params["image_shape"])
+        params["device"] = device
+        try:
+            est = cls(**params)
+            module = model_cls(**est._nested("module__"))
+            module.load_state_dict(tensors, strict=True)
+        except (TypeError, RuntimeError, ValueError) as exc:
+            raise ModelFileError(
+                f"{str(path)!r} does not match architecture {model_cls.__name__}: {exc}"
+            ) from None
+        est.device_ = resolve_device(device)
+        est.module_ = module.to(est.device_).eval()
+        est.optimizer_ = None
+        est.history_ = [
+            {k: (float("nan") if v is None else v) for k, v in rec.items()}
+            for rec in meta.get("history", [])
+        ]
+        if "n_features_in" in meta:
+            est.n_features_in_ = int(meta["n_features_in"])
+        est.loaded_from_version_ = meta.get("library_version", __version__)
+        return est
