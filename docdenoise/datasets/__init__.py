@@ -2,4 +2,11 @@
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from ._io import load_images, save_images
+from ._kaggle import load_dirty_documents
+
+__all__: list[str] = [
+    "load_dirty_documents",
+    "load_images",
+    "save_images",
+]
