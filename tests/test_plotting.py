@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 pytest.importorskip("matplotlib")
 
-from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.figure import Figure
 
-from docdenoise import plotting  # noqa: E402
-from docdenoise.exceptions import InvalidImageError  # noqa: E402
-from docdenoise.plotting import plot_before_after, plot_difference, plot_history  # noqa: E402
+from docdenoise import plotting
+from docdenoise.exceptions import InvalidImageError
+from docdenoise.plotting import plot_before_after, plot_difference, plot_history
 
 RNG = np.random.default_rng(0)
 
@@ -101,10 +102,10 @@ def test_history_lines_and_log_scale():
 
 
 def test_history_without_validation_and_from_estimator_like():
-    class Fitted:
-        history_ = [{"epoch": 1, "train_loss": 0.3, "valid_loss": float("nan")}]
-
-    fig = plot_history(Fitted(), log_scale=False)
+    fitted = SimpleNamespace(
+        history_=[{"epoch": 1, "train_loss": 0.3, "valid_loss": float("nan")}]
+    )
+    fig = plot_history(fitted, log_scale=False)
     ax = fig.axes[0]
     assert [line.get_label() for line in ax.get_lines()] == ["train loss"]
     assert ax.get_yscale() == "linear"
