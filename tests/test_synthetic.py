@@ -1,0 +1,150 @@
+"""Tests of the synthetic dirty-document generator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from docdenoise.datasets import make_dirty_documents
+from docdenoise.datasets._synthetic import DEGRADATIONS
+
+
+def _check_pair(noisy, clean, n_samples, shape):
+    for arr in (noisy, clean):
+        assert arr.shape == (n_samples, *shape)
+        assert arr.dtype == np.float32
+        assert np.isfinite(arr).all()
+        assert arr.min() >= 0.0
+        assert arr.max() <= 1.0
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n_samples=st.integers(1, 3),
+    height=st.integers(1, 48),
+    width=st.integers(1, 64),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_shapes_dtype_range(n_samples, height, width, seed):
+    noisy, clean = make_dirty_documents(n_samples, (height, width), random_state=seed)
+    _check_pair(noisy, clean, n_samples, (height, width))
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (16, 16), (1, 200), (420, 540)])
+def test_fixed_shapes(shape):
+    noisy, clean = make_dirty_documents(2, shape, random_state=0)
+    _check_pair(noisy, clean, 2, shape)
+
+
+def test_default_shape():
+    noisy, clean = make_dirty_documents(1, random_state=0)
+    _check_pair(noisy, clean, 1, (258, 540))
+
+
+def test_reproducible():
+    a = make_dirty_documents(3, (64, 96), random_state=7)
+    b = make_dirty_documents(3, (64, 96), random_state=7)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_random_state_objects():
+    a = make_dirty_documents(2, (32, 48), random_state=np.random.RandomState(3))
+    b = make_dirty_documents(2, (32, 48), random_state=3)
+    np.testing.assert_array_equal(a[0], b[0])
+    c = make_dirty_documents(2, (32, 48), random_state=np.random.default_rng(3))
+    d = make_dirty_documents(2, (32, 48), random_state=np.random.default_rng(3))
+    np.testing.assert_array_equal(c[0], d[0])
+
+
+def test_page_does_not_depend_on_n_samples():
+    few = make_dirty_documents(2, (40, 60), random_state=5)
+    many = make_dirty_documents(4, (40, 60), random_state=5)
+    np.testing.assert_array_equal(few[0], many[0][:2])
+    np.testing.assert_array_equal(few[1], many[1][:2])
+
+
+def test_different_seeds_differ():
+    a, _ = make_dirty_documents(2, (64, 96), random_state=1)
+    b, _ = make_dirty_documents(2, (64, 96), random_state=2)
+    assert not np.array_equal(a, b)
+    # pages within one call differ too
+    assert not np.array_equal(a[0], a[1])
+
+
+@pytest.mark.parametrize("name", DEGRADATIONS)
+def test_each_degradation(name):
+    noisy, clean = make_dirty_documents(3, (96, 160), random_state=0, degradations=name)
+    _check_pair(noisy, clean, 3, (96, 160))
+    assert not np.allclose(noisy, clean)
+    # a list with one name is the same as the name
+    again, _ = make_dirty_documents(3, (96, 160), random_state=0, degradations=[name])
+    np.testing.assert_array_equal(noisy, again)
+
+
+def test_degradations_only_change_noisy():
+    _, clean_all = make_dirty_documents(2, (64, 96), random_state=4)
+    _, clean_blur = make_dirty_documents(
+        2, (64, 96), random_state=4, degradations="blur"
+    )
+    np.testing.assert_array_equal(clean_all, clean_blur)
+
+
+def test_no_degradation_gives_clean():
+    noisy, clean = make_dirty_documents(2, (64, 96), random_state=0, degradations=[])
+    np.testing.assert_allclose(noisy, clean, atol=1 / 255)
+
+
+def test_rmse_band_default_shape():
+    noisy, clean = make_dirty_documents(6, random_state=0)
+    rmse = np.sqrt(np.mean((noisy - clean) ** 2))
+    assert 0.05 <= rmse <= 0.3
+
+
+def test_text_present_and_clean_is_white():
+    _, clean = make_dirty_documents(6, random_state=1)
+    dark = (clean < 0.5).mean(axis=(1, 2))
+    assert (dark > 0.01).all() and (dark < 0.4).all()
+    # mostly pure white paper, and truly dark ink
+    assert ((clean == 1.0).mean(axis=(1, 2)) > 0.5).all()
+    assert (clean.min(axis=(1, 2)) < 0.5).all()
+
+
+def test_return_text():
+    noisy, _, text = make_dirty_documents(
+        3, (120, 300), random_state=2, return_text=True
+    )
+    assert isinstance(text, list) and len(text) == 3
+    assert all(isinstance(t, str) for t in text)
+    assert sum(len(t.split()) for t in text) > 5
+    np.testing.assert_array_equal(
+        noisy, make_dirty_documents(3, (120, 300), random_state=2)[0]
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"n_samples": 0}, "n_samples must be an integer >= 1, got 0"),
+        ({"n_samples": 2.5}, "n_samples must be an integer >= 1"),
+        ({"n_samples": True}, "n_samples must be an integer >= 1"),
+        ({"shape": (0, 10)}, r"shape must be a pair of integers .* got \(0, 10\)"),
+        ({"shape": (10,)}, "shape must be a pair of integers"),
+        ({"shape": (10, 10, 1)}, "shape must be a pair of integers"),
+        ({"shape": (10.5, 10)}, "shape must be a pair of integers"),
+        ({"shape": "ab"}, "shape must be a pair of integers"),
+        (
+            {"degradations": "mud"},
+            r"Unknown degradation\(s\) \['mud'\]; expected 'all'",
+        ),
+        ({"degradations": ["blur", "ink"]}, r"Unknown degradation\(s\) \['ink'\]"),
+        ({"degradations": 3}, "degradations must be 'all', a degradation name"),
+        ({"return_text": "yes"}, "return_text must be True or False"),
+    ],
+)
+def test_bad_arguments(kwargs, match):
+    params = {"n_samples": 1, "shape": (8, 8), **kwargs}
+    with pytest.raises(ValueError, match=match):
+        make_dirty_documents(**params)
