@@ -96,19 +96,23 @@ def train(
     generator: torch.Generator,
     start_epoch: int = 0,
     on_epoch_end: Callable[[dict], None] | None = None,
+    on_batch_end: Callable[[int, int], None] | None = None,
 ) -> list[dict]:
     """Train ``module`` for ``epochs`` epochs and return one history record per epoch.
 
     Each record holds ``epoch`` (1-based, counting from ``start_epoch``),
     ``train_loss``, ``valid_loss`` (NaN without validation data) and ``dur``
     (seconds). Raises :class:`DivergenceError` as soon as a loss is not finite.
+    ``on_epoch_end(record)`` is called after each epoch and
+    ``on_batch_end(done, total)`` after each optimizer step (for progress bars).
     """
     history = []
     for epoch in range(start_epoch + 1, start_epoch + epochs + 1):
         tic = time.perf_counter()
         module.train()
         total, count = 0.0, 0
-        for b, idx in _batches(train_buckets, batch_size, generator):
+        plan = _batches(train_buckets, batch_size, generator)
+        for step, (b, idx) in enumerate(plan, start=1):
             optimizer.zero_grad(set_to_none=True)
             loss = _batch_loss(module, criterion, train_buckets[b], idx)
             value = float(loss.detach())
@@ -121,6 +125,8 @@ def train(
             optimizer.step()
             total += value * len(idx)
             count += len(idx)
+            if on_batch_end is not None:
+                on_batch_end(step, len(plan))
         valid = (
             evaluate_loss(module, criterion, valid_buckets, batch_size)
             if valid_buckets
