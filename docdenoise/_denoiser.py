@@ -19,6 +19,7 @@ from torch import nn
 from . import _serialization
 from ._devices import resolve_device
 from ._inference import predict_images
+from ._progress import training_hooks
 from ._training import make_buckets, train
 from ._validation import ImageBatch, check_images, check_pairs, restore_form
 from ._version import __version__
@@ -104,7 +105,8 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         Seeds weight initialisation, the validation split and shuffling. With an
         int, results are reproducible on the CPU.
     verbose : int, default=0
-        ``1`` prints one line per epoch.
+        ``1`` prints one line per epoch; ``2`` or more shows progress bars (tqdm)
+        over epochs, with the latest losses, and over the batches of each epoch.
     **kwargs
         Nested parameters ``module__*``, ``optimizer__*`` and ``loss__*``.
 
@@ -371,12 +373,12 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
                 [Xb.images[i] for i in val_idx], [Yb.images[i] for i in val_idx],
                 size_multiple=multiple, device=device,
             )
-            history += train(
-                module, optimizer, criterion, train_buckets, valid_buckets,
-                epochs=int(self.epochs), batch_size=int(self.batch_size),
-                generator=generator, start_epoch=start_epoch,
-                on_epoch_end=self._report if self.verbose else None,
-            )
+            with training_hooks(self.verbose, epochs=int(self.epochs), report=self._report) as hooks:
+                history += train(
+                    module, optimizer, criterion, train_buckets, valid_buckets,
+                    epochs=int(self.epochs), batch_size=int(self.batch_size),
+                    generator=generator, start_epoch=start_epoch, **hooks,
+                )
         self.module_ = module
         self.optimizer_ = optimizer
         self.device_ = device
