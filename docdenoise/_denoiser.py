@@ -20,6 +20,7 @@ from . import _serialization
 from ._devices import resolve_device
 from ._inference import predict_images
 from ._progress import training_hooks
+from ._threads import check_n_threads, with_torch_threads
 from ._training import make_buckets, train
 from ._validation import ImageBatch, check_images, check_pairs, restore_form
 from ._version import __version__
@@ -101,6 +102,12 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
     device : str, default="auto"
         ``"auto"`` (cuda, then mps, then cpu), ``"cpu"``, ``"cuda"``, ``"cuda:N"``
         or ``"mps"``.
+    n_threads : int, default=None
+        CPU threads torch may use during ``fit``, ``transform`` and ``score``
+        (restored afterwards). ``None`` keeps torch's setting, which is already one
+        share of the cores in joblib workers (``GridSearchCV(n_jobs=k)``) and in
+        dask worker processes; set ``1`` when several estimators work in threads of
+        one process (e.g. a ``dask.distributed`` cluster with ``processes=False``).
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, the validation split and shuffling. With an
         int, results are reproducible on the CPU.
@@ -156,6 +163,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         image_shape: tuple[int, int] | None = None,
         out_of_range: str = "raise",
         device: str = "auto",
+        n_threads: int | None = None,
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
         **kwargs: Any,
@@ -171,6 +179,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         self.image_shape = image_shape
         self.out_of_range = out_of_range
         self.device = device
+        self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
         for key, value in kwargs.items():
@@ -253,6 +262,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
                 raise ValueError(f"image_shape must be None or two integers >= 1, got {shape!r}.")
         if isinstance(self.verbose, bool) or not isinstance(self.verbose, numbers.Integral):
             raise ValueError(f"verbose must be an integer >= 0, got {self.verbose!r}.")
+        check_n_threads(self.n_threads)
         if not isinstance(self.warm_start, (bool, np.bool_)):
             raise ValueError(f"warm_start must be a bool, got {self.warm_start!r}.")
         get_model_class(self.model)
@@ -305,6 +315,23 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         except (TypeError, ValueError) as exc:
             raise ValueError(f"Cannot build optimizer {cls.__name__} with {kwargs}: {exc}") from None
 
+    def _continued_optimizer(self, module: nn.Module) -> torch.optim.Optimizer:
+        """The optimizer for a warm-started fit.
+
+        The previous optimizer is kept (with its state, e.g. Adam's moment estimates)
+        but takes the current ``lr`` and ``optimizer__*`` values, so ``set_params``
+        between fits works as for a fresh fit; a changed optimizer class, or one lost
+        by pickling, starts anew.
+        """
+        cls = _resolve_choice(self.optimizer, _OPTIMIZERS, torch.optim.Optimizer, "optimizer")
+        previous = getattr(self, "optimizer_", None)
+        if previous is None or type(previous) is not cls:
+            return self._build_optimizer(module)
+        settings = {"lr": self.lr, **self._nested("optimizer__")}
+        for group in previous.param_groups:
+            group.update({k: v for k, v in settings.items() if k in group})
+        return previous
+
     def _build_loss(self) -> nn.Module:
         cls = _resolve_choice(self.loss, _LOSSES, nn.Module, "loss")
         try:
@@ -317,6 +344,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         return int(getattr(self.module_, "size_multiple", 1))
 
     # ------------------------------------------------------------------ API
+    @with_torch_threads
     def fit(self, X: Any, y: Any, *, groups: Any = None) -> DocumentDenoiser:
         """Train the network to turn noisy images ``X`` into clean images ``y``.
 
@@ -355,7 +383,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
             torch.manual_seed(seed)
             if continuing:
                 module = self.module_.to(device)
-                optimizer = self.optimizer_ or self._build_optimizer(module)
+                optimizer = self._continued_optimizer(module)
                 start_epoch = len(self.history_)
                 history = list(self.history_)
             else:
@@ -398,6 +426,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
             batch_size=int(self.batch_size), size_multiple=self._size_multiple,
         )
 
+    @with_torch_threads
     def transform(self, X: Any) -> Any:
         """Clean noisy images.
 
@@ -415,6 +444,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         batch = self._check_X(X, reset=False)
         return restore_form(self._predict(batch), batch)
 
+    @with_torch_threads
     def score(self, X: Any, y: Any) -> float:
         """Negative root-mean-square error of the cleaned ``X`` against ``y``.
 

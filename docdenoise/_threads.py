@@ -1,0 +1,79 @@
+"""Limit PyTorch's CPU threads while the estimator works.
+
+Why not :mod:`threadpoolctl`: PyTorch initialises its OpenMP thread count lazily,
+once per thread, on the first parallel operation (``torch.get_num_threads`` included),
+and that initialisation overwrites a limit threadpoolctl set earlier on a fresh
+thread (measured with torch 2.13: ``threadpool_limits(1)`` on a new thread still
+reports and uses 2 threads). ``torch.set_num_threads`` is the reliable switch: it
+changes the calling thread at once and becomes the default of threads created later.
+
+Where limits are already in place: joblib's loky workers (``GridSearchCV(n_jobs=k)``)
+start with ``OMP_NUM_THREADS = cpu_count // k``, which torch reads at import, and
+dask's nanny-managed worker processes start with ``OMP_NUM_THREADS=1``. The gap is
+thread-based parallelism inside one process (a ``dask.distributed`` cluster with
+``processes=False``, joblib's threading backend), where each task would otherwise use
+all cores; ``DocumentDenoiser(n_threads=1)`` closes it.
+"""
+
+from __future__ import annotations
+
+import functools
+import numbers
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import torch
+
+__all__ = ["check_n_threads", "torch_threads", "with_torch_threads"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def check_n_threads(n_threads: Any) -> int | None:
+    """Return ``n_threads`` as an int (or None), or raise a ValueError saying what was expected."""
+    if n_threads is None:
+        return None
+    if (
+        isinstance(n_threads, bool)
+        or not isinstance(n_threads, numbers.Integral)
+        or n_threads < 1
+    ):
+        raise ValueError(
+            f"n_threads must be None or an integer >= 1, got {n_threads!r}."
+        )
+    return int(n_threads)
+
+
+@contextmanager
+def torch_threads(n_threads: int | None) -> Iterator[None]:
+    """Run the body with ``torch.set_num_threads(n_threads)``, then restore the previous count.
+
+    ``None`` leaves the setting alone. The previous value is the calling thread's own
+    (read after torch's lazy per-thread initialisation), so concurrent workers in
+    several threads each get their count back.
+    """
+    n = check_n_threads(n_threads)
+    if n is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    if previous == n:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def with_torch_threads(method: F) -> F:
+    """Decorate an estimator method to run under ``torch_threads(self.n_threads)``."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with torch_threads(getattr(self, "n_threads", None)):
+            return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
