@@ -124,7 +124,9 @@ def _load_font(
 ) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     if path is not None:
         try:
-            return ImageFont.truetype(path, size)
+            # The basic layout engine is enough for Latin text, is faster than raqm
+            # and is the same on every install, which keeps pages reproducible.
+            return ImageFont.truetype(path, size, layout_engine=ImageFont.Layout.BASIC)
         except OSError:
             pass
     try:
@@ -241,7 +243,11 @@ class _Canvas:
         self, x: float, y: float, word: str, font, *, line_id: tuple[float, float]
     ) -> None:
         self.draw.text((x, y), word, font=font, fill=255)
-        left, top, right, bottom = self.draw.textbbox((x, y), word, font=font)
+        # A box from the font metrics (cheaper than textbbox, and never smaller).
+        ascent, descent = font.getmetrics()
+        size = getattr(font, "size", 10)
+        left, top = x - 0.05 * size, y
+        right, bottom = x + font.getlength(word) + 0.1 * size, y + ascent + descent
         if not self.lines or self.lines[-1][:2] != line_id:
             self.lines.append((line_id[0], line_id[1], []))
         self.lines[-1][2].append((left, top, right, bottom, word))
@@ -381,8 +387,10 @@ def _render_text_page(
                 yy += line_h * rng.uniform(0, 0.8)
     elif layout == "table":
         n_cols = int(rng.integers(2, 6))
-        edges = np.sort(rng.uniform(0.1, 1.0, n_cols - 1))
-        cols = np.concatenate([[0.0], edges, [1.0]]) * (x1 - x0) + x0
+        widths = rng.uniform(0.5, 1.5, n_cols)
+        cols = (
+            np.concatenate([[0.0], np.cumsum(widths) / widths.sum()]) * (x1 - x0) + x0
+        )
         row_h = size * rng.uniform(1.4, 2.2)
         rules = rng.random() < 0.7
         vrules = rules and rng.random() < 0.5
@@ -402,7 +410,7 @@ def _render_text_page(
                 xx = cols[c] + pad
                 for word in ws:
                     wl = font.getlength(word)
-                    if xx + wl > cols[c + 1] - pad and xx > cols[c] + pad:
+                    if xx + wl > cols[c + 1] - pad:
                         break
                     canvas.text(
                         xx,
@@ -476,14 +484,12 @@ def _smooth_noise(
     """Smooth noise with features about ``cell`` pixels wide, roughly zero mean, unit std."""
     h, w = shape
     cell = max(float(cell), 1.0)
-    gh, gw = int(np.ceil(h / cell)) + 3, int(np.ceil(w / cell)) + 3
-    grid = rng.standard_normal((gh, gw)).astype(np.float32)
-    big = Image.fromarray(grid).resize((int(gw * cell), int(gh * cell)), Image.BICUBIC)
-    oy = int(rng.integers(0, max(1, big.height - h - int(cell)))) + int(cell // 2)
-    ox = int(rng.integers(0, max(1, big.width - w - int(cell)))) + int(cell // 2)
-    out = np.asarray(big, dtype=np.float32)[oy : oy + h, ox : ox + w]
-    if out.shape != (h, w):  # rounding at tiny sizes
-        out = np.resize(out, (h, w)) if out.size else np.zeros((h, w), np.float32)
+    gh, gw = int(np.ceil(h / cell)) + 4, int(np.ceil(w / cell)) + 4
+    grid = Image.fromarray(rng.standard_normal((gh, gw), dtype=np.float32))
+    # Upsample only the crop we need: ``box`` is in grid cells, away from the border.
+    oy, ox = rng.uniform(1, gh - 2 - h / cell), rng.uniform(1, gw - 2 - w / cell)
+    box = (ox, oy, ox + w / cell, oy + h / cell)
+    out = np.asarray(grid.resize((w, h), Image.BICUBIC, box=box), dtype=np.float32)
     return out * np.float32(1.6)
 
 
@@ -526,7 +532,7 @@ class _Page:
 
 def _paper(rng, page):
     page.ink = float(np.clip(page.ink + rng.normal(0, 0.03), 0.0, 0.6))
-    tone = rng.uniform(0.72, 0.97)
+    tone = rng.uniform(0.76, 0.98)
     drift = rng.uniform(0.0, 0.03) * _smooth_noise(
         rng, page.shape, rng.uniform(80, 300)
     )
@@ -645,7 +651,8 @@ def _stains(rng, page):
     for _ in range(n):
         radius = rng.uniform(0.05, 0.35) * size + 2
         cx, cy = rng.uniform(-0.1, 1.1) * w, rng.uniform(-0.1, 1.1) * h
-        pad = radius * 1.6 + 10
+        width = rng.uniform(2, 0.06 * size + 3)
+        pad = radius * 1.6 + 2.5 * width + 10
         y0, y1 = int(max(0, cy - pad)), int(min(h, cy + pad))
         x0, x1 = int(max(0, cx - pad)), int(min(w, cx + pad))
         if y1 <= y0 or x1 <= x0:
@@ -660,25 +667,26 @@ def _stains(rng, page):
         r *= np.float32(radius)
         d = rho - r
         kind = rng.choice(["ring", "blot", "drops"], p=[0.55, 0.3, 0.15])
-        width = rng.uniform(2, 0.06 * size + 3)
         wth = width * (
             1 + 0.7 * np.cos(2 * theta + rng.uniform(0, 6.3)) * rng.uniform(0, 1)
         )
         wth = np.maximum(wth, 1.0)
-        if kind == "ring":  # sharp outer edge, softer inside, with gaps
-            prof = np.where(
-                d > 0, np.exp(-((d / (0.35 * wth)) ** 2)), np.exp(-((d / wth) ** 2))
-            )
+        if kind == "ring":  # a band with crisp, darker edges, broken by gaps
+            half = wth / 2
+            soft = rng.uniform(0.6, 2.5)
+            band = np.clip((half - np.abs(d)) / soft + 0.5, 0, 1)
+            rims = np.exp(-(((np.abs(d) - half) / rng.uniform(0.8, 2.5)) ** 2))
+            dens = band * rng.uniform(0.5, 0.9) + rims * rng.uniform(0.1, 0.5)
             gaps = np.clip(
                 1.5 * np.cos(int(rng.integers(1, 4)) * theta + rng.uniform(0, 6.3))
                 + rng.uniform(0.2, 2.5),
                 0,
                 1,
             )
-            dens = prof * gaps
+            dens = dens * gaps
         elif kind == "blot":  # filled, darker at the rim
             inside = 1 / (1 + np.exp(np.clip(d / rng.uniform(0.5, 3), -30, 30)))
-            rim = np.exp(-((d / wth) ** 2))
+            rim = inside * np.exp(-((d / rng.uniform(1, 6)) ** 2))
             dens = inside * rng.uniform(0.15, 0.6) + rim * rng.uniform(0.2, 0.8)
         else:  # small splashes scattered around the centre
             dens = np.zeros_like(rho)
@@ -689,7 +697,9 @@ def _stains(rng, page):
                 dens = np.maximum(
                     dens, np.clip(pr - dd + 1, 0, 1) * rng.uniform(0.5, 1)
                 )
-        mottle = 1 + 0.35 * _fractal_noise(rng, dens.shape, rng.uniform(3, 12), 3)
+        mottle = 1 + rng.uniform(0.1, 0.3) * _fractal_noise(
+            rng, dens.shape, rng.uniform(6, 25), 2
+        )
         dens = np.clip(dens * mottle, 0, 1)
         page.paper[y0:y1, x0:x1] *= 1 - np.float32(rng.uniform(0.15, 0.6)) * dens
 
@@ -734,21 +744,41 @@ def _creases(rng, page):
 
 
 def _wrinkles(rng, page):
-    """Crumpled paper: shading of a ridged (folded) height field."""
-    if min(page.shape) < 2:  # no room for a slope
-        return
-    height = np.zeros(page.shape, np.float32)
-    cell = rng.uniform(40, 120)
-    amp = 1.0
-    for _ in range(int(rng.integers(2, 4))):
-        height += amp * cell * np.abs(_smooth_noise(rng, page.shape, cell))
-        cell /= 2
-        amp *= rng.uniform(0.4, 0.7)
-    gy, gx = np.gradient(height)
-    a = rng.uniform(0, 2 * np.pi)
-    s = gx * np.float32(np.cos(a)) + gy * np.float32(np.sin(a))
-    s /= np.float32(s.std() + 1e-6)
-    page.light *= np.clip(1 + np.float32(rng.uniform(0.03, 0.09)) * s, 0.5, 1.3)
+    """Crumpled paper: facets between many short creases, lit from one side.
+
+    Across a crease the surface slope, and so its brightness, jumps; the jump fades
+    along and away from the crease. Computed at half size, each crease in its box.
+    """
+    h, w = page.shape
+    sh, sw = max(h // 2, 1), max(w // 2, 1)
+    light_dir = rng.uniform(0, 2 * np.pi)
+    shade = 0.4 * _smooth_noise(rng, (sh, sw), rng.uniform(10, 40))
+    n = int(np.clip(rng.uniform(0.4, 1.5) * sh * sw / 400, 3, 400))
+    for _ in range(n):
+        half = rng.uniform(5, 45)
+        reach = half * rng.uniform(0.4, 1.2)
+        px, py = rng.uniform(0, sw), rng.uniform(0, sh)
+        r = max(half, 2.5 * reach)
+        y0, y1 = int(max(0, py - r)), int(min(sh, py + r + 1))
+        x0, x1 = int(max(0, px - r)), int(min(sw, px + r + 1))
+        if y1 <= y0 or x1 <= x0:
+            continue
+        y, x = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        ang = rng.uniform(0, np.pi)
+        nx, ny = np.float32(np.cos(ang)), np.float32(np.sin(ang))
+        d = (x - px) * nx + (y - py) * ny
+        t = (y - py) * nx - (x - px) * ny
+        step = np.tanh(d / np.float32(rng.uniform(0.3, 1.2)))
+        step *= np.exp(-np.abs(d) / np.float32(reach))
+        step *= np.clip((half - np.abs(t)) / np.float32(rng.uniform(2, 10)), 0, 1)
+        amp = rng.exponential(1.0) * np.cos(ang - light_dir)
+        shade[y0:y1, x0:x1] += np.float32(amp) * step
+    shade -= shade.mean()
+    shade /= np.float32(shade.std() + 1e-6)
+    if (sh, sw) != (h, w):
+        shade = np.asarray(Image.fromarray(shade).resize((w, h), Image.BILINEAR))
+    strength = np.float32(rng.uniform(0.04, 0.12))
+    page.light *= np.clip(1 + strength * shade, 0.5, 1.3)
 
 
 def _shadows(rng, page):
