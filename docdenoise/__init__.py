@@ -7,7 +7,7 @@ networks in :mod:`docdenoise.models`.
 
 from __future__ import annotations
 
-from ._denoiser import DocumentDenoiser
+from ._denoiser import DocumentDenoiser, pretrained_models
 from ._devices import available_devices, resolve_device
 from ._version import __version__
 from .exceptions import (
@@ -35,5 +35,6 @@ __all__ = [
     "OCRNotAvailableError",
     "__version__",
     "available_devices",
+    "pretrained_models",
     "resolve_device",
 ]

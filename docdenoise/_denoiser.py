@@ -6,6 +6,7 @@ import copy
 import numbers
 import os
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,13 +22,13 @@ from ._devices import resolve_device
 from ._inference import predict_images
 from ._progress import training_hooks
 from ._threads import check_n_threads, with_torch_threads
-from ._training import make_buckets, train
+from ._training import LR_SCHEDULES, PatchSampler, make_buckets, train
 from ._validation import ImageBatch, check_images, check_pairs, restore_form
 from ._version import __version__
 from .exceptions import DeviceError, DeviceWarning, InvalidImageError, ModelFileError
 from .models import get_model_class
 
-__all__ = ["DocumentDenoiser"]
+__all__ = ["DocumentDenoiser", "pretrained_models"]
 
 #: Prefixes of nested parameters routed to the network, optimizer and loss.
 NESTED_PREFIXES = ("module__", "optimizer__", "loss__")
@@ -90,6 +91,35 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         Fraction of the training images held out to compute ``valid_loss`` each
         epoch. Pass ``groups`` to :meth:`fit` to keep related pages on one side.
         Ignored (no validation) with fewer than two images; ``0`` disables it.
+    patch_size : int, default=None
+        Train on random square crops of this many pixels (rounded up to the
+        network's size multiple) instead of whole pages, so pages of any size batch
+        together and a few pages give thousands of samples. ``None`` trains on
+        whole pages (the reference recipe).
+    patches_per_image : int, default=16
+        With ``patch_size``: crops drawn from every training page per epoch.
+    augment : bool, default=False
+        Random flips and 90-degree rotations of each batch (the output is turned
+        back, so noisy and clean stay aligned) and a random brightness gain of the
+        noisy input (0.9 to 1.05).
+    lr_schedule : {None, "cosine", "onecycle", "plateau"}, default=None
+        ``"cosine"`` decays the rate to 0 per step, ``"onecycle"`` warms up over
+        the first 30 % and then decays it (both over ``epochs``, or over
+        ``max_time`` if that ends first); ``"plateau"`` halves it after 3 epochs
+        without improvement of the validation (else training) loss. ``None`` keeps
+        it constant. The rate of each epoch is in ``history_``.
+    early_stopping : bool, default=False
+        Stop when the validation loss (the training loss without validation
+        data) has not improved for ``n_iter_no_change`` epochs, and restore the
+        weights of the best epoch.
+    n_iter_no_change : int, default=10
+        Epochs without improvement before early stopping.
+    tol : float, default=0.0
+        Relative improvement that counts: an epoch improves when its loss is below
+        ``best * (1 - tol)``.
+    max_time : float, default=None
+        Stop training after this many seconds (checked after every step). With
+        ``early_stopping``, the best weights are still restored.
     warm_start : bool, default=False
         If True and the estimator is fitted, ``fit`` continues training the existing
         network (and optimizer) for ``epochs`` more epochs instead of starting anew.
@@ -127,7 +157,8 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         The device the network lives on.
     history_ : list of dict
         One record per epoch: ``epoch``, ``train_loss``, ``valid_loss`` (NaN without
-        validation) and ``dur`` (seconds).
+        validation), ``lr`` (learning rate at the end of the epoch) and ``dur``
+        (seconds).
     n_features_in_ : int
         Pixels per image; only set when fitted on the flattened 2-D form.
     feature_names_in_ : ndarray of str
@@ -159,6 +190,14 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         optimizer: str | type[torch.optim.Optimizer] = "adam",
         loss: str | type[nn.Module] = "mse",
         validation_fraction: float = 0.1,
+        patch_size: int | None = None,
+        patches_per_image: int = 16,
+        augment: bool = False,
+        lr_schedule: str | None = None,
+        early_stopping: bool = False,
+        n_iter_no_change: int = 10,
+        tol: float = 0.0,
+        max_time: float | None = None,
         warm_start: bool = False,
         image_shape: tuple[int, int] | None = None,
         out_of_range: str = "raise",
@@ -175,6 +214,14 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         self.optimizer = optimizer
         self.loss = loss
         self.validation_fraction = validation_fraction
+        self.patch_size = patch_size
+        self.patches_per_image = patches_per_image
+        self.augment = augment
+        self.lr_schedule = lr_schedule
+        self.early_stopping = early_stopping
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.max_time = max_time
         self.warm_start = warm_start
         self.image_shape = image_shape
         self.out_of_range = out_of_range
@@ -245,6 +292,22 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
 
         positive_int("epochs")
         positive_int("batch_size")
+        positive_int("patches_per_image")
+        positive_int("n_iter_no_change")
+        if self.patch_size is not None:
+            positive_int("patch_size")
+        if self.lr_schedule is not None and self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(
+                f"lr_schedule must be None or one of {list(LR_SCHEDULES)}, got {self.lr_schedule!r}."
+            )
+        for name in ("augment", "early_stopping"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}.")
+        if isinstance(self.tol, bool) or not isinstance(self.tol, numbers.Real) or not 0 <= self.tol < 1:
+            raise ValueError(f"tol must be a float in [0, 1), got {self.tol!r}.")
+        mt = self.max_time
+        if mt is not None and (isinstance(mt, bool) or not isinstance(mt, numbers.Real) or not mt > 0):
+            raise ValueError(f"max_time must be None or a number of seconds > 0, got {mt!r}.")
         if isinstance(self.lr, bool) or not isinstance(self.lr, numbers.Real) or not self.lr > 0:
             raise ValueError(f"lr must be a float > 0, got {self.lr!r}.")
         vf = self.validation_fraction
@@ -393,9 +456,9 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
             criterion = self._build_loss()
             multiple = int(getattr(module, "size_multiple", 1))
             generator = torch.Generator().manual_seed(seed)
-            train_buckets = make_buckets(
+            train_data = self._training_data(
                 [Xb.images[i] for i in train_idx], [Yb.images[i] for i in train_idx],
-                size_multiple=multiple, device=device,
+                multiple, device,
             )
             valid_buckets = make_buckets(
                 [Xb.images[i] for i in val_idx], [Yb.images[i] for i in val_idx],
@@ -403,15 +466,30 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
             )
             with training_hooks(self.verbose, epochs=int(self.epochs), report=self._report) as hooks:
                 history += train(
-                    module, optimizer, criterion, train_buckets, valid_buckets,
+                    module, optimizer, criterion, train_data, valid_buckets,
                     epochs=int(self.epochs), batch_size=int(self.batch_size),
                     generator=generator, start_epoch=start_epoch, **hooks,
+                    augment=bool(self.augment), lr_schedule=self.lr_schedule,
+                    early_stopping=bool(self.early_stopping),
+                    n_iter_no_change=int(self.n_iter_no_change), tol=float(self.tol),
+                    max_time=self.max_time,
                 )
         self.module_ = module
         self.optimizer_ = optimizer
         self.device_ = device
         self.history_ = history
         return self
+
+    def _training_data(
+        self, X: list[np.ndarray], Y: list[np.ndarray], multiple: int, device: torch.device
+    ) -> list | PatchSampler:
+        """Whole-page size buckets, or random patches when ``patch_size`` is set."""
+        if self.patch_size is None:
+            return make_buckets(X, Y, size_multiple=multiple, device=device)
+        size = -(-int(self.patch_size) // multiple) * multiple
+        return PatchSampler(
+            X, Y, patch_size=size, patches_per_image=int(self.patches_per_image), device=device
+        )
 
     def _report(self, record: dict) -> None:
         print(
@@ -605,3 +683,65 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
             est.n_features_in_ = int(meta["n_features_in"])
         est.loaded_from_version_ = meta.get("library_version", __version__)
         return est
+
+    @classmethod
+    def pretrained(cls, name: str = "default", *, device: str = "auto") -> DocumentDenoiser:
+        """Load a pretrained denoiser shipped with docdenoise; no training needed.
+
+        The shipped models were trained only on synthetic pages from
+        :func:`docdenoise.datasets.make_dirty_documents` (see the model card in
+        the documentation and ``docdenoise/weights/<name>.json``). The returned
+        estimator has ``warm_start=True``, so ``fit(X, y)`` fine-tunes it on your
+        own noisy/clean pairs instead of starting anew.
+
+        Parameters
+        ----------
+        name : str, default="default"
+            Which shipped model; see :func:`docdenoise.pretrained_models`.
+        device : str, default="auto"
+            Where to put the network.
+
+        Returns
+        -------
+        estimator : DocumentDenoiser
+            A fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            No shipped model has this name.
+
+        Examples
+        --------
+        >>> from docdenoise import DocumentDenoiser
+        >>> from docdenoise.datasets import make_dirty_documents
+        >>> noisy, clean = make_dirty_documents(1, shape=(64, 96), random_state=0)
+        >>> den = DocumentDenoiser.pretrained()
+        >>> den.transform(noisy).shape
+        (1, 64, 96)
+        """
+        names = pretrained_models()
+        if name not in names:
+            raise ValueError(f"Unknown pretrained model {name!r}; expected one of {names}.")
+        est = cls.load(_WEIGHTS_DIR / f"{name}.safetensors", device=device)
+        return est.set_params(warm_start=True)
+
+
+_WEIGHTS_DIR = Path(__file__).parent / "weights"
+
+
+def pretrained_models() -> list[str]:
+    """Names of the pretrained models shipped with docdenoise.
+
+    Returns
+    -------
+    names : list of str
+        Valid values for ``DocumentDenoiser.pretrained(name=...)``, sorted.
+
+    Examples
+    --------
+    >>> from docdenoise import pretrained_models
+    >>> "default" in pretrained_models()
+    True
+    """
+    return sorted(p.stem for p in _WEIGHTS_DIR.glob("*.safetensors"))

@@ -1,20 +1,25 @@
-"""The training loop: size buckets, shuffled batches, optimizer steps, history."""
+"""The training loop: size buckets or random patches, batches, schedule, early stopping."""
 
 from __future__ import annotations
 
+import copy
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ._inference import group_by_shape, pad_to_multiple
 from .exceptions import DivergenceError
 
-__all__ = ["Bucket", "make_buckets", "train"]
+__all__ = ["LR_SCHEDULES", "Bucket", "PatchSampler", "make_buckets", "train"]
+
+#: Names accepted for ``lr_schedule`` (besides ``None``).
+LR_SCHEDULES = ("cosine", "onecycle", "plateau")
 
 
 @dataclass
@@ -48,7 +53,61 @@ def make_buckets(
     return buckets
 
 
-def _batches(
+class PatchSampler:
+    """Random square crops of noisy/clean pairs, so pages of any size batch together.
+
+    One epoch draws ``patches_per_image`` crops of ``patch_size`` pixels from every
+    image (a few pages give thousands of samples). Images smaller than a patch are
+    first padded at the bottom/right with their edge values.
+    """
+
+    def __init__(
+        self,
+        X: Sequence[np.ndarray],
+        Y: Sequence[np.ndarray],
+        *,
+        patch_size: int,
+        patches_per_image: int,
+        device: torch.device,
+    ) -> None:
+        self.patch_size = int(patch_size)
+        self.patches_per_image = int(patches_per_image)
+        self.device = device
+        self.x = [self._fit_patch(img) for img in X]
+        self.y = [self._fit_patch(img) for img in Y]
+
+    def _fit_patch(self, image: np.ndarray) -> torch.Tensor:
+        t = torch.from_numpy(np.ascontiguousarray(image))
+        pad_h = max(0, self.patch_size - t.shape[0])
+        pad_w = max(0, self.patch_size - t.shape[1])
+        if pad_h or pad_w:
+            t = F.pad(t[None, None], (0, pad_w, 0, pad_h), mode="replicate")[0, 0]
+        return t
+
+    def __len__(self) -> int:
+        return len(self.x) * self.patches_per_image
+
+    def batches(
+        self, batch_size: int, generator: torch.Generator
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Yield ``(x, y)`` batches ``[B, 1, p, p]`` of fresh random crops."""
+        p = self.patch_size
+        owners = torch.randperm(len(self), generator=generator) % len(self.x)
+        for start in range(0, len(owners), batch_size):
+            xs, ys = [], []
+            for i in owners[start : start + batch_size].tolist():
+                h, w = self.x[i].shape
+                top = int(torch.randint(h - p + 1, (1,), generator=generator))
+                left = int(torch.randint(w - p + 1, (1,), generator=generator))
+                xs.append(self.x[i][top : top + p, left : left + p])
+                ys.append(self.y[i][top : top + p, left : left + p])
+            yield (
+                torch.stack(xs).unsqueeze(1).to(self.device),
+                torch.stack(ys).unsqueeze(1).to(self.device),
+            )
+
+
+def _bucket_batches(
     buckets: list[Bucket], batch_size: int, generator: torch.Generator | None
 ) -> list[tuple[int, torch.Tensor]]:
     """Index batches within each bucket; shuffled (images and batch order) if a generator is given."""
@@ -61,6 +120,46 @@ def _batches(
         perm = torch.randperm(len(plan), generator=generator).tolist()
         plan = [plan[i] for i in perm]
     return plan
+
+
+def _training_batches(
+    data: list[Bucket] | PatchSampler, batch_size: int, generator: torch.Generator
+) -> tuple[int, Iterator[tuple[torch.Tensor, torch.Tensor, int, int]]]:
+    """Number of batches of one epoch and an iterator of ``(x, y, height, width)``."""
+    if isinstance(data, PatchSampler):
+        n = math.ceil(len(data) / batch_size)
+        p = data.patch_size
+        return n, ((x, y, p, p) for x, y in data.batches(batch_size, generator))
+    plan = _bucket_batches(data, batch_size, generator)
+    return len(plan), (
+        (data[b].x[idx], data[b].y[idx], data[b].height, data[b].width) for b, idx in plan
+    )
+
+
+def _dihedral(x: torch.Tensor, k: int, inverse: bool = False) -> torch.Tensor:
+    """One of the 8 flips/rotations of ``[..., H, W]`` (``k`` in 0..7), or its inverse."""
+    steps = [(lambda t: t.transpose(-2, -1)) if k & 4 else None,
+             (lambda t: t.flip(-1)) if k & 2 else None,
+             (lambda t: t.flip(-2)) if k & 1 else None]
+    for step in (reversed(steps) if inverse else steps):
+        if step is not None:
+            x = step(x)
+    return x
+
+
+def _augmented_forward(
+    module: nn.Module, x: torch.Tensor, generator: torch.Generator
+) -> torch.Tensor:
+    """Run ``module`` on a random flip/rotation of ``x`` with a random brightness gain.
+
+    The output is mapped back by the inverse flip/rotation, so it stays aligned with
+    the (unchanged) target, padding included. The gain (0.9 to 1.05 per image)
+    imitates scanner exposure; only the noisy input changes, never the target.
+    """
+    k = int(torch.randint(8, (1,), generator=generator))
+    gain = 0.9 + 0.15 * torch.rand((x.shape[0], 1, 1, 1), generator=generator)
+    x = (x * gain.to(x.device)).clamp_(0.0, 1.0)
+    return _dihedral(module(_dihedral(x, k)), k, inverse=True)
 
 
 def _batch_loss(
@@ -78,17 +177,53 @@ def evaluate_loss(
     module.eval()
     total, count = 0.0, 0
     with torch.inference_mode():
-        for b, idx in _batches(buckets, batch_size, None):
+        for b, idx in _bucket_batches(buckets, batch_size, None):
             total += float(_batch_loss(module, criterion, buckets[b], idx)) * len(idx)
             count += len(idx)
     return total / max(count, 1)
+
+
+def _lr_factor(schedule: str, progress: float) -> float:
+    """Multiplier of the base learning rate at ``progress`` in [0, 1] of training."""
+    progress = min(max(progress, 0.0), 1.0)
+    if schedule == "onecycle":  # linear warm-up over 30 %, then cosine decay
+        if progress < 0.3:
+            return 0.04 + 0.96 * progress / 0.3
+        progress = (progress - 0.3) / 0.7
+    return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+class _EarlyStopping:
+    """Tracks the best monitored loss and a copy of the weights that reached it."""
+
+    def __init__(self, n_iter_no_change: int, tol: float) -> None:
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.best = math.inf
+        self.best_state: dict | None = None
+        self.stale = 0
+
+    def update(self, loss: float, module: nn.Module) -> bool:
+        """Record an epoch's loss; return True when training should stop."""
+        if loss < self.best * (1.0 - self.tol):
+            self.stale = 0
+        else:
+            self.stale += 1
+        if loss < self.best:
+            self.best = loss
+            self.best_state = copy.deepcopy(module.state_dict())
+        return self.stale >= self.n_iter_no_change
+
+    def restore(self, module: nn.Module) -> None:
+        if self.best_state is not None:
+            module.load_state_dict(self.best_state)
 
 
 def train(
     module: nn.Module,
     optimizer: torch.optim.Optimizer,
     criterion: nn.Module,
-    train_buckets: list[Bucket],
+    train_data: list[Bucket] | PatchSampler,
     valid_buckets: list[Bucket],
     *,
     epochs: int,
@@ -97,24 +232,57 @@ def train(
     start_epoch: int = 0,
     on_epoch_end: Callable[[dict], None] | None = None,
     on_batch_end: Callable[[int, int], None] | None = None,
+    augment: bool = False,
+    lr_schedule: str | None = None,
+    early_stopping: bool = False,
+    n_iter_no_change: int = 10,
+    tol: float = 0.0,
+    max_time: float | None = None,
 ) -> list[dict]:
-    """Train ``module`` for ``epochs`` epochs and return one history record per epoch.
+    """Train ``module`` and return one history record per epoch.
 
-    Each record holds ``epoch`` (1-based, counting from ``start_epoch``),
-    ``train_loss``, ``valid_loss`` (NaN without validation data) and ``dur``
-    (seconds). Raises :class:`DivergenceError` as soon as a loss is not finite.
-    ``on_epoch_end(record)`` is called after each epoch and
+    ``train_data`` is a list of :class:`Bucket` (whole images) or a
+    :class:`PatchSampler` (random crops). Each record holds ``epoch`` (1-based,
+    counting from ``start_epoch``), ``train_loss``, ``valid_loss`` (NaN without
+    validation data), ``lr`` (at the end of the epoch) and ``dur`` (seconds).
+    Raises :class:`DivergenceError` as soon as a loss is not finite.
+
+    ``lr_schedule`` (``"cosine"``, ``"onecycle"``: per step, over ``epochs`` or
+    ``max_time``, whichever ends first; ``"plateau"``: halve the rate after 3
+    epochs without improvement of the monitored loss). ``early_stopping`` stops
+    after ``n_iter_no_change`` epochs whose monitored loss (validation loss, or
+    training loss without validation data) is not below ``best * (1 - tol)`` and
+    restores the best weights. ``max_time`` (seconds) ends training after the step
+    that exceeds it. ``on_epoch_end(record)`` is called after each epoch and
     ``on_batch_end(done, total)`` after each optimizer step (for progress bars).
     """
+    base_lrs = [group["lr"] for group in optimizer.param_groups]
+    plateau = (
+        torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=3)
+        if lr_schedule == "plateau"
+        else None
+    )
+    stopper = _EarlyStopping(n_iter_no_change, tol) if early_stopping else None
+    started = time.perf_counter()
+    steps_done, steps_total = 0, None
     history = []
     for epoch in range(start_epoch + 1, start_epoch + epochs + 1):
         tic = time.perf_counter()
         module.train()
         total, count = 0.0, 0
-        plan = _batches(train_buckets, batch_size, generator)
-        for step, (b, idx) in enumerate(plan, start=1):
+        n_batches, batches = _training_batches(train_data, batch_size, generator)
+        steps_total = steps_total or n_batches * epochs
+        out_of_time = False
+        for step, (x, y, h, w) in enumerate(batches, start=1):
+            if lr_schedule in ("cosine", "onecycle"):
+                progress = steps_done / steps_total
+                if max_time:
+                    progress = max(progress, (time.perf_counter() - started) / max_time)
+                for group, base in zip(optimizer.param_groups, base_lrs):
+                    group["lr"] = base * _lr_factor(lr_schedule, progress)
             optimizer.zero_grad(set_to_none=True)
-            loss = _batch_loss(module, criterion, train_buckets[b], idx)
+            pred = _augmented_forward(module, x, generator) if augment else module(x)
+            loss = criterion(pred[..., :h, :w], y[..., :h, :w])
             value = float(loss.detach())
             if not math.isfinite(value):
                 raise DivergenceError(
@@ -123,10 +291,14 @@ def train(
                 )
             loss.backward()
             optimizer.step()
-            total += value * len(idx)
-            count += len(idx)
+            steps_done += 1
+            total += value * len(x)
+            count += len(x)
             if on_batch_end is not None:
-                on_batch_end(step, len(plan))
+                on_batch_end(step, n_batches)
+            if max_time is not None and time.perf_counter() - started > max_time:
+                out_of_time = True
+                break
         valid = (
             evaluate_loss(module, criterion, valid_buckets, batch_size)
             if valid_buckets
@@ -136,9 +308,17 @@ def train(
             "epoch": epoch,
             "train_loss": total / max(count, 1),
             "valid_loss": valid,
+            "lr": float(optimizer.param_groups[0]["lr"]),
             "dur": time.perf_counter() - tic,
         }
         history.append(record)
         if on_epoch_end is not None:
             on_epoch_end(record)
+        monitored = valid if valid_buckets else record["train_loss"]
+        if plateau is not None:
+            plateau.step(monitored)
+        if (stopper is not None and stopper.update(monitored, module)) or out_of_time:
+            break
+    if stopper is not None:
+        stopper.restore(module)
     return history

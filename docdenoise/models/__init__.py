@@ -15,10 +15,11 @@ from __future__ import annotations
 from torch import nn
 
 from .cae import ConvAutoencoder
+from .unet import ResidualUNet
 
-__all__ = ["ConvAutoencoder", "available_models", "get_model_class", "register_model"]
+__all__ = ["ConvAutoencoder", "ResidualUNet", "available_models", "get_model_class", "register_model"]
 
-_REGISTRY: dict[str, type[nn.Module]] = {"cae": ConvAutoencoder}
+_REGISTRY: dict[str, type[nn.Module]] = {"cae": ConvAutoencoder, "unet": ResidualUNet}
 
 
 def register_model(name: str, cls: type[nn.Module]) -> None:

@@ -1,0 +1,117 @@
+"""A small residual U-Net for documents: it predicts a correction to the input page."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["ResidualUNet"]
+
+
+def _double_conv(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, kernel_size=3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(c_out, c_out, kernel_size=3, padding=1),
+        nn.ReLU(inplace=True),
+    )
+
+
+def _receptive_margin(levels: int) -> int:
+    """Upper bound of the receptive-field radius, in input pixels.
+
+    Tracks, for a feature at position ``i`` and scale ``s``, the input pixels it sees
+    as ``[s*i - left, s*i + s - 1 + right]``: a 3x3 convolution adds ``s`` to both
+    sides, a 2x2 pooling only changes the scale, a stride-2 transposed convolution
+    adds the new scale to both sides, pixel (un)shuffle adds 1 at the end.
+    """
+    margin, scale = 0, 2  # after PixelUnshuffle(2)
+    for _ in range(levels - 1):  # encoder levels, then pooling
+        margin += 2 * scale
+        scale *= 2
+    margin += 2 * scale  # bottleneck
+    for _ in range(levels - 1):  # up-convolution, then two 3x3 convolutions
+        scale //= 2
+        margin += scale + 2 * scale
+    return margin + 1  # PixelShuffle(2)
+
+
+class ResidualUNet(nn.Module):
+    """A compact U-Net that predicts a correction added to the noisy page.
+
+    The page is first split into its four pixel phases (``PixelUnshuffle(2)``, as in
+    FFDNet), so every convolution runs at half resolution or less while no pixel is
+    lost; a four-level U-Net (two 3x3 convolutions + ReLU per level, 2x2 max pooling
+    down, 2x2 transposed convolutions up, skip connections by concatenation) maps
+    them to a four-phase correction, ``PixelShuffle(2)`` puts it back at full
+    resolution, and the output is ``clamp(x + correction, 0, 1)``. The last layer
+    starts at zero, so an untrained network is the identity. There is no
+    normalisation layer, so each output pixel depends only on the pixels within
+    :attr:`receptive_margin` of it (tiled inference equals whole-page inference).
+
+    With the default ``channels=(24, 48, 96, 128)`` it has 821,116 parameters.
+
+    Parameters
+    ----------
+    channels : tuple of four int, default=(24, 48, 96, 128)
+        Feature channels at 1/2, 1/4, 1/8 and 1/16 of the page resolution.
+
+    Notes
+    -----
+    Input ``[N, 1, H, W]`` in ``[0, 1]``; ``H`` and ``W`` must be multiples of
+    :attr:`size_multiple` (16). :class:`~docdenoise.DocumentDenoiser` pads and crops
+    for you, so pages of any size work there.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from docdenoise.models import ResidualUNet
+    >>> net = ResidualUNet(channels=(4, 8, 8, 8))
+    >>> net(torch.rand(1, 1, 32, 48)).shape
+    torch.Size([1, 1, 32, 48])
+    """
+
+    #: Number of resolution levels (fixed, so the class attributes below hold).
+    levels: int = 4
+    #: Input height and width must be multiples of this number.
+    size_multiple: int = 2 ** levels
+    #: Pixels on each side that influence one output pixel (an upper bound; 103).
+    receptive_margin: int = _receptive_margin(levels)
+
+    def __init__(self, channels: tuple[int, int, int, int] = (24, 48, 96, 128)) -> None:
+        super().__init__()
+        channels = tuple(int(c) for c in channels)
+        if len(channels) != self.levels or min(channels) < 1:
+            raise ValueError(
+                f"channels must be {self.levels} positive integers, got {channels!r}."
+            )
+        self.channels = channels
+        self.unshuffle = nn.PixelUnshuffle(2)
+        self.shuffle = nn.PixelShuffle(2)
+        self.pool = nn.MaxPool2d(2)
+        c_prev = 4
+        self.down = nn.ModuleList()
+        for c in channels:
+            self.down.append(_double_conv(c_prev, c))
+            c_prev = c
+        self.up = nn.ModuleList()
+        self.merge = nn.ModuleList()
+        for c_low, c_high in zip(channels[:0:-1], channels[-2::-1]):
+            self.up.append(nn.ConvTranspose2d(c_low, c_high, kernel_size=2, stride=2))
+            self.merge.append(_double_conv(2 * c_high, c_high))
+        self.head = nn.Conv2d(channels[0], 4, kernel_size=1)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Denoise a batch ``[N, 1, H, W]`` and return the same shape in ``[0, 1]``."""
+        h = self.unshuffle(x)
+        skips = []
+        for i, block in enumerate(self.down):
+            if i:
+                h = self.pool(h)
+            h = block(h)
+            skips.append(h)
+        for up, merge, skip in zip(self.up, self.merge, skips[-2::-1]):
+            h = merge(torch.cat([up(h), skip], dim=1))
+        return (x + self.shuffle(self.head(h))).clamp(0.0, 1.0)
