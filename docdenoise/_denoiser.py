@@ -430,10 +430,17 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         self._validate_params()
         if y is None:
             raise InvalidImageError(
-                "y is required: DocumentDenoiser learns from noisy images X and their clean targets y."
+                "DocumentDenoiser requires y to be passed, but the target y is None: it "
+                "learns from noisy images X and their clean target images y."
             )
+
         continuing = bool(self.warm_start) and hasattr(self, "module_")
         Xb = self._check_X(X, reset=not continuing)
+        if len(getattr(y, "shape", ())) == 1:
+            raise InvalidImageError(
+                f"y must hold clean target images in the same form and shapes as X, got a "
+                f"1-D array of shape {y.shape} (class labels or a regression target?)."
+            )
         Yb = check_images(y, image_shape=Xb.image_shape, name="y", out_of_range=self.out_of_range)
         check_pairs(Xb, Yb)
 

@@ -2,7 +2,7 @@
 
 Accepted forms (see :class:`~docdenoise.DocumentDenoiser`):
 
-``list`` / ``tuple`` of 2-D arrays
+``list`` / ``tuple`` of 2-D arrays (or a 1-D object array of them)
     Images of any sizes. Output keeps the form: a list.
 3-D array ``(n_images, H, W)``
     Images of one size. Output: a 3-D array.
@@ -15,8 +15,33 @@ Pixel values:
 * ``uint8`` (and other integer types holding 0..255) are divided by 255;
 * ``uint16`` is divided by 65535;
 * ``bool`` maps False/True to 0/1;
-* floats must already lie in ``[0, 1]`` (``out_of_range="clip"`` clips instead);
-* NaN and infinity are always refused.
+* other integer types (``int16``, ``int32``, ...) must hold 0..255 and are divided
+  by 255 (``out_of_range="clip"`` clips other values instead);
+* floats (``float16``/``float32``/``float64``) must already lie in ``[0, 1]``
+  (``out_of_range="clip"`` clips instead);
+* NaN and infinity are always refused;
+* everything comes back as ``float32``.
+
+Sizes: any ``H, W >= 1`` is accepted, including 1 x 1, 1 x N and N x 1 images
+smaller than the network's ``size_multiple`` (inference pads by edge replication
+and crops back). There is no upper limit for arrays (image *files* have one, see
+:func:`docdenoise.datasets.load_images`).
+
+Refused with :class:`~docdenoise.exceptions.InvalidImageError` (the message says
+what was expected and what was got):
+
+* ``None``, strings, dicts, an empty list, zero images, images with no pixels;
+* 0-D and 1-D arrays, and arrays with 4 or more dimensions (the message suggests
+  dropping a channel axis of length 1);
+* colour: a list item of shape ``(H, W, 3)`` or ``(H, W, 4)``, and a 3-D array
+  whose last axis has length 3 or 4 (it is almost surely one colour image, not a
+  stack of images 3 or 4 pixels wide; pass such narrow images as a list). There is
+  no silent colour conversion for arrays; :func:`~docdenoise.datasets.load_images`
+  converts colour *files* by a documented rule;
+* object arrays that are not numeric, ragged nested lists, complex numbers and
+  other non-numeric dtypes.
+
+Sparse matrices raise ``TypeError`` (scikit-learn's convention).
 """
 
 from __future__ import annotations
@@ -25,6 +50,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils.validation import check_array
 
 from .exceptions import InvalidImageError
@@ -121,21 +147,34 @@ def _as_numeric_array(obj: Any, name: str) -> np.ndarray:
     if arr.dtype == object:
         try:
             arr = arr.astype(np.float64)
-        except (ValueError, TypeError):
-            raise InvalidImageError(
-                f"{name} is an object array that is not numeric; expected a 2-D image "
-                "of numbers."
+        except (ValueError, TypeError) as exc:
+            raise TypeError(
+                f"{name} is an object array that is not numeric ({exc}); expected a 2-D "
+                "image of numbers."
             ) from None
+    if arr.dtype.kind == "c":
+        raise InvalidImageError(
+            f"{name} has dtype {arr.dtype}: Complex data not supported; images hold "
+            "real grey levels."
+        )
     if arr.dtype.kind not in "biuf":
         raise InvalidImageError(f"{name} has dtype {arr.dtype}; expected numbers.")
     return arr
+
+
+_COLOUR_HINT = (
+    "Colour images (H, W, 3) or (H, W, 4) must be converted to grayscale first: "
+    "load_images does it for files; for arrays use e.g. skimage.color.rgb2gray."
+)
 
 
 def _check_2d(img: np.ndarray, name: str) -> None:
     if img.ndim != 2:
         hint = ""
         if img.ndim == 3 and img.shape[-1] in (3, 4):
-            hint = " Colour images must be converted to grayscale first (load_images does it)."
+            hint = " " + _COLOUR_HINT
+        elif img.ndim == 3 and 1 in (img.shape[0], img.shape[-1]):
+            hint = " Drop the channel axis first (img[..., 0] or img[0])."
         raise InvalidImageError(
             f"{name} must be a 2-D grayscale image (H, W), got shape {img.shape}.{hint}"
         )
@@ -168,25 +207,43 @@ def check_images(
     batch : ImageBatch
         Float32 images and the input form.
     """
+    if sp.issparse(X):
+        raise TypeError(
+            f"Sparse input is not supported: {name} must hold dense images (got "
+            f"{type(X).__name__}); convert with .toarray()."
+        )
     if X is None or isinstance(X, (str, bytes, dict)):
         raise InvalidImageError(
             f"{name} must be a list of 2-D images or an array of shape (n, H, W) or "
             f"(n, H*W), got {_describe(X)}."
         )
+    if isinstance(X, np.ndarray) and X.dtype == object and X.ndim == 1:
+        X = list(X)  # e.g. np.array(images_of_several_sizes, dtype=object)
     if isinstance(X, (list, tuple)):
         if len(X) == 0:
             raise InvalidImageError(f"{name} is empty: at least one image is required.")
-        first = np.ndim(X[0]) if not isinstance(X[0], (str, bytes)) else -1
-        if first == 2 or isinstance(X[0], np.ndarray) and X[0].ndim != 1:
+        items = [_as_numeric_array(item, f"{name}[{i}]") for i, item in enumerate(X)]
+        if any(item.ndim >= 2 for item in items):
             images = []
-            for i, item in enumerate(X):
-                arr = _as_numeric_array(item, f"{name}[{i}]")
+            for i, arr in enumerate(items):
                 _check_2d(arr, f"{name}[{i}]")
                 images.append(
                     to_float_image(arr, name=f"{name}[{i}]", out_of_range=out_of_range)
                 )
             return ImageBatch(images, "list")
         # A nested list of rows: treat as the 2-D (n, n_features) form below.
+        lengths = {item.shape for item in items}
+        if len(lengths) > 1:
+            raise InvalidImageError(
+                f"{name} is a list of rows of different lengths ({name}[0] has shape "
+                f"{items[0].shape}, other rows {sorted(lengths - {items[0].shape})[0]}); "
+                "rows of the flattened form must all have H * W values."
+            )
+    if isinstance(X, np.ndarray) and X.dtype.kind == "c":
+        raise InvalidImageError(
+            f"{name} has dtype {X.dtype}: Complex data not supported; images hold real "
+            "grey levels."
+        )
     try:
         arr = check_array(
             X, dtype=None, allow_nd=True, ensure_all_finite=True, input_name=name
@@ -198,6 +255,13 @@ def check_images(
     if arr.ndim == 3:
         if arr.shape[1] < 1 or arr.shape[2] < 1:
             raise InvalidImageError(f"{name} holds empty images: shape {arr.shape}.")
+        if arr.shape[2] in (3, 4):
+            raise InvalidImageError(
+                f"{name} has shape {arr.shape}, which looks like one colour image "
+                f"(H, W, {arr.shape[2]}) rather than {arr.shape[0]} grayscale images "
+                f"{arr.shape[2]} pixels wide. {_COLOUR_HINT} Images that really are "
+                f"{arr.shape[2]} pixels wide can be passed as a list of 2-D arrays."
+            )
         data = to_float_image(arr, name=name, out_of_range=out_of_range)
         return ImageBatch(list(data), "array3d")
     if arr.ndim == 2:
@@ -213,9 +277,12 @@ def check_images(
                 )
         data = to_float_image(arr, name=name, out_of_range=out_of_range)
         return ImageBatch(list(data.reshape(n, *shape)), "array2d", shape)
+    hint = ""
+    if arr.ndim == 4 and 1 in (arr.shape[1], arr.shape[3]):
+        hint = " Drop the channel axis first (X[:, 0] or X[..., 0])."
     raise InvalidImageError(
         f"{name} must be a list of 2-D images, a 3-D array (n, H, W) or a 2-D array "
-        f"(n, H*W); got an array with {arr.ndim} dimensions, shape {arr.shape}."
+        f"(n, H*W); got an array with {arr.ndim} dimensions, shape {arr.shape}.{hint}"
     )
 
 
