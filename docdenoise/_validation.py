@@ -55,7 +55,13 @@ from sklearn.utils.validation import check_array
 
 from .exceptions import InvalidImageError
 
-__all__ = ["ImageBatch", "check_images", "check_pairs", "restore_form", "to_float_image"]
+__all__ = [
+    "ImageBatch",
+    "check_images",
+    "check_pairs",
+    "restore_form",
+    "to_float_image",
+]
 
 Form = Literal["list", "array3d", "array2d"]
 
@@ -179,7 +185,9 @@ def _check_2d(img: np.ndarray, name: str) -> None:
             f"{name} must be a 2-D grayscale image (H, W), got shape {img.shape}.{hint}"
         )
     if img.shape[0] < 1 or img.shape[1] < 1:
-        raise InvalidImageError(f"{name} is empty: shape {img.shape}; images need H, W >= 1.")
+        raise InvalidImageError(
+            f"{name} is empty: shape {img.shape}; images need H, W >= 1."
+        )
 
 
 def check_images(
@@ -236,7 +244,7 @@ def check_images(
         if len(lengths) > 1:
             raise InvalidImageError(
                 f"{name} is a list of rows of different lengths ({name}[0] has shape "
-                f"{items[0].shape}, other rows {sorted(lengths - {items[0].shape})[0]}); "
+                f"{items[0].shape}, other rows {min(lengths - {items[0].shape})}); "
                 "rows of the flattened form must all have H * W values."
             )
     if isinstance(X, np.ndarray) and X.dtype.kind == "c":
