@@ -243,11 +243,8 @@ class _Canvas:
         self, x: float, y: float, word: str, font, *, line_id: tuple[float, float]
     ) -> None:
         self.draw.text((x, y), word, font=font, fill=255)
-        # A box from the font metrics (cheaper than textbbox, and never smaller).
-        ascent, descent = font.getmetrics()
-        size = getattr(font, "size", 10)
-        left, top = x - 0.05 * size, y
-        right, bottom = x + font.getlength(word) + 0.1 * size, y + ascent + descent
+        left, top, right, bottom = font.getbbox(word)  # the inked box, from (x, y)
+        left, top, right, bottom = x + left, y + top, x + right, y + bottom
         if not self.lines or self.lines[-1][:2] != line_id:
             self.lines.append((line_id[0], line_id[1], []))
         self.lines[-1][2].append((left, top, right, bottom, word))
@@ -899,7 +896,7 @@ def _pick_degradations(rng: np.random.Generator) -> set[str]:
 
 def _make_page(rng, shape, degradations):
     coverage, canvas = _render_text_page(rng, shape)
-    ink = rng.uniform(0.0, 0.25) if rng.random() < 0.8 else rng.uniform(0.25, 0.45)
+    ink = rng.uniform(0.0, 0.22) if rng.random() < 0.85 else rng.uniform(0.22, 0.35)
     clean = 1.0 - coverage * np.float32(1.0 - ink)
     names = _pick_degradations(rng) if degradations is None else degradations
     page = _Page(coverage, ink)
