@@ -1,0 +1,463 @@
+"""Degradations for the synthetic data: what paper, handling and scanning do to a page.
+
+Paper-stage functions change a :class:`Page` in place (reflectance, ink, light);
+scanner-stage functions take and return the composed image. Each draws all its
+randomness from the generator it is given.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+from scipy import ndimage as ndi
+
+from ._render import font_specs, load_font, render_text_page
+from ._words import WORDS
+
+__all__ = ["DEGRADATIONS", "MAJOR", "MINOR", "PAPER_STAGE", "SCANNER_STAGE", "Page"]
+
+#: Names accepted by the ``degradations`` argument of :func:`make_dirty_documents`,
+#: in the order they are applied.
+DEGRADATIONS: tuple[str, ...] = (
+    "paper",
+    "texture",
+    "bleed_through",
+    "stains",
+    "fade",
+    "creases",
+    "wrinkles",
+    "shadows",
+    "blur",
+    "speckle",
+    "noise",
+    "jpeg",
+)
+
+# Degradations that dominate the look of a page; "all" picks one to three of them.
+MAJOR = ("texture", "bleed_through", "stains", "creases", "wrinkles", "shadows")
+# Probability of each minor degradation on a page under "all".
+MINOR = {
+    "paper": 0.93,
+    "fade": 0.2,
+    "blur": 0.3,
+    "speckle": 0.35,
+    "noise": 0.8,
+    "jpeg": 0.3,
+}
+
+# ---------------------------------------------------------------------------------------
+# Random fields
+
+
+def _smooth_noise(
+    rng: np.random.Generator, shape: tuple[int, int], cell: float
+) -> np.ndarray:
+    """Smooth noise with features about ``cell`` pixels wide, roughly zero mean, unit std."""
+    h, w = shape
+    cell = max(float(cell), 1.0)
+    gh, gw = int(np.ceil(h / cell)) + 4, int(np.ceil(w / cell)) + 4
+    grid = Image.fromarray(rng.standard_normal((gh, gw), dtype=np.float32))
+    # Upsample only the crop we need: ``box`` is in grid cells, away from the border.
+    oy, ox = rng.uniform(1, gh - 2 - h / cell), rng.uniform(1, gw - 2 - w / cell)
+    box = (ox, oy, ox + w / cell, oy + h / cell)
+    out = np.asarray(grid.resize((w, h), Image.BICUBIC, box=box), dtype=np.float32)
+    return out * np.float32(1.6)
+
+
+def _fractal_noise(rng, shape, cell, octaves=4, persistence=0.5):
+    out = np.zeros(shape, np.float32)
+    amp, total = 1.0, 0.0
+    for _ in range(octaves):
+        out += amp * _smooth_noise(rng, shape, cell)
+        total += amp * amp
+        amp *= persistence
+        cell = max(cell / 2, 1.0)
+    return out / np.float32(np.sqrt(total))
+
+
+def _coords(shape):
+    h, w = shape
+    return np.mgrid[0:h, 0:w].astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------
+# Degradations. Each takes the generator and the page state and changes it in place.
+
+
+class Page:
+    def __init__(self, coverage: np.ndarray, ink: float) -> None:
+        self.shape = coverage.shape
+        self.coverage = coverage  # clean ink coverage
+        self.ink_amount = np.ones(
+            self.shape, np.float32
+        )  # how much ink reached the paper
+        self.ink = float(np.clip(ink, 0.0, 0.6))  # grey of full ink in the noisy page
+        self.paper = np.ones(self.shape, np.float32)  # paper reflectance
+        self.light = np.ones(self.shape, np.float32)  # illumination / shading
+        self.image: np.ndarray | None = None  # set when the scanner stage starts
+
+    def compose(self) -> np.ndarray:
+        a = self.coverage * self.ink_amount
+        return self.paper * (1.0 - a * (1.0 - self.ink)) * self.light
+
+
+def _paper(rng, page):
+    page.ink = float(np.clip(page.ink + rng.normal(0, 0.03), 0.0, 0.6))
+    tone = rng.uniform(0.76, 0.98)
+    drift = rng.uniform(0.0, 0.03) * _smooth_noise(
+        rng, page.shape, rng.uniform(80, 300)
+    )
+    mottle = rng.uniform(0.0, 0.025) * _fractal_noise(
+        rng, page.shape, rng.uniform(8, 40), 3
+    )
+    grain = rng.standard_normal(page.shape).astype(np.float32)
+    grain = ndi.gaussian_filter(grain, rng.uniform(0.4, 1.2)) * np.float32(
+        rng.uniform(0.01, 0.04)
+    )
+    page.paper *= np.float32(tone) * (1 + drift + mottle + grain)
+
+
+def _texture(rng, page):
+    h, w = page.shape
+    kind = rng.choice(
+        ["pattern", "fibers", "mottle", "ruled", "watermark"],
+        p=[0.3, 0.2, 0.25, 0.1, 0.15],
+    )
+    if kind == "mottle":  # cloudy, blotchy paper
+        n = _fractal_noise(
+            rng, page.shape, rng.uniform(10, 80), 4, rng.uniform(0.4, 0.7)
+        )
+        page.paper *= 1 + np.float32(rng.uniform(0.03, 0.1)) * n
+        return
+    img = Image.new("L", (w, h), 0)
+    draw = ImageDraw.Draw(img)
+    if kind == "pattern":  # printed/patterned paper: faint tiled shapes or glyphs
+        step = rng.uniform(25, 90)
+        size = step * rng.uniform(0.4, 0.9)
+        glyphs = rng.random() < 0.5
+        font = load_font(
+            font_specs()[int(rng.integers(len(font_specs())))][0], int(size * 1.3)
+        )
+        rows = int(h / step) + 2
+        cols = int(w / step) + 2
+        shift = rng.uniform(0, step)
+        for r in range(rows):
+            for c in range(cols):
+                x = c * step + (r % 2) * shift + rng.normal(0, step * 0.1) - step / 2
+                y = r * step + rng.normal(0, step * 0.1) - step / 2
+                g = int(rng.uniform(120, 255))
+                if glyphs:
+                    draw.text((x, y), chr(int(rng.integers(65, 91))), font=font, fill=g)
+                else:
+                    bw, bh = size * rng.uniform(0.5, 1.2), size * rng.uniform(0.3, 1.0)
+                    draw.rounded_rectangle(
+                        [x, y, x + bw, y + bh], radius=size * 0.2, fill=g
+                    )
+        img = img.filter(ImageFilter.GaussianBlur(rng.uniform(0.8, 3.0)))
+        strength = rng.uniform(0.06, 0.22)
+    elif kind == "fibers":
+        n = int(h * w / rng.uniform(150, 600)) + 1
+        n = min(n, 3000)
+        x = rng.uniform(0, w, n)
+        y = rng.uniform(0, h, n)
+        ang = rng.uniform(0, np.pi, n)
+        ln = rng.uniform(3, 25, n)
+        for i in range(n):
+            dx, dy = np.cos(ang[i]) * ln[i], np.sin(ang[i]) * ln[i]
+            draw.line(
+                [(x[i], y[i]), (x[i] + dx, y[i] + dy)],
+                fill=int(rng.uniform(60, 255)),
+                width=1,
+            )
+        img = img.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.0)))
+        strength = rng.uniform(0.05, 0.2) * (1 if rng.random() < 0.7 else -1)
+    elif kind == "ruled":
+        step = rng.uniform(18, 40)
+        y = rng.uniform(0, step)
+        while y < h:
+            draw.line([(0, y), (w, y)], fill=255, width=1)
+            y += step
+        if rng.random() < 0.5:
+            xm = rng.uniform(0.05, 0.2) * w
+            draw.line([(xm, 0), (xm, h)], fill=255, width=int(rng.integers(1, 3)))
+        img = img.filter(ImageFilter.GaussianBlur(rng.uniform(0.4, 1.2)))
+        strength = rng.uniform(0.08, 0.25)
+    else:  # watermark: one large faint word
+        font = load_font(
+            font_specs()[int(rng.integers(len(font_specs())))][0],
+            int(rng.uniform(0.2, 0.6) * max(h, w)) + 1,
+        )
+        word = WORDS[int(rng.integers(len(WORDS)))].upper()
+        draw.text(
+            (rng.uniform(-0.2, 0.5) * w, rng.uniform(-0.2, 0.6) * h),
+            word,
+            font=font,
+            fill=255,
+        )
+        img = img.rotate(rng.uniform(-45, 45), resample=Image.BILINEAR)
+        img = img.filter(ImageFilter.GaussianBlur(rng.uniform(1.0, 4.0)))
+        strength = rng.uniform(0.05, 0.18)
+    pat = np.asarray(img, dtype=np.float32) / 255.0
+    page.paper *= 1 - np.float32(strength) * pat
+
+
+def _bleed_through(rng, page):
+    back, _ = render_text_page(rng, page.shape)
+    back = back[:, ::-1]
+    if rng.random() < 0.3:
+        back = back[::-1]
+    back = ndi.gaussian_filter(back, rng.uniform(0.7, 2.5))
+    spot = 1.0
+    if rng.random() < 0.5:  # uneven: stronger where the paper is thinner or wetter
+        spot = np.clip(
+            0.6 + 0.5 * _smooth_noise(rng, page.shape, rng.uniform(60, 200)), 0, 1
+        )
+    page.paper *= 1 - np.float32(rng.uniform(0.06, 0.3)) * back * spot
+
+
+def _stains(rng, page):
+    h, w = page.shape
+    size = max(h, w)
+    n = int(rng.integers(1, 5))
+    for _ in range(n):
+        radius = rng.uniform(0.05, 0.35) * size + 2
+        cx, cy = rng.uniform(-0.1, 1.1) * w, rng.uniform(-0.1, 1.1) * h
+        width = rng.uniform(2, 0.06 * size + 3)
+        pad = radius * 1.6 + 2.5 * width + 10
+        y0, y1 = int(max(0, cy - pad)), int(min(h, cy + pad))
+        x0, x1 = int(max(0, cx - pad)), int(min(w, cx + pad))
+        if y1 <= y0 or x1 <= x0:
+            continue
+        yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        dx, dy = xx - cx, yy - cy
+        rho = np.hypot(dx, dy)
+        theta = np.arctan2(dy, dx)
+        r = np.ones_like(theta)
+        for k in range(1, 6):
+            r += rng.normal(0, 0.12 / k) * np.cos(k * theta + rng.uniform(0, 2 * np.pi))
+        r *= np.float32(radius)
+        d = rho - r
+        kind = rng.choice(["ring", "blot", "drops"], p=[0.55, 0.3, 0.15])
+        wth = width * (
+            1 + 0.7 * np.cos(2 * theta + rng.uniform(0, 6.3)) * rng.uniform(0, 1)
+        )
+        wth = np.maximum(wth, 1.0)
+        if kind == "ring":  # a band with crisp, darker edges, broken by gaps
+            half = wth / 2
+            soft = rng.uniform(0.6, 2.5)
+            band = np.clip((half - np.abs(d)) / soft + 0.5, 0, 1)
+            rims = np.exp(-(((np.abs(d) - half) / rng.uniform(0.8, 2.5)) ** 2))
+            dens = band * rng.uniform(0.5, 0.9) + rims * rng.uniform(0.1, 0.5)
+            gaps = np.clip(
+                1.5 * np.cos(int(rng.integers(1, 4)) * theta + rng.uniform(0, 6.3))
+                + rng.uniform(0.2, 2.5),
+                0,
+                1,
+            )
+            dens = dens * gaps
+        elif kind == "blot":  # filled, darker at the rim
+            inside = 1 / (1 + np.exp(np.clip(d / rng.uniform(0.5, 3), -30, 30)))
+            rim = inside * np.exp(-((d / rng.uniform(1, 6)) ** 2))
+            dens = inside * rng.uniform(0.15, 0.6) + rim * rng.uniform(0.2, 0.8)
+        else:  # small splashes scattered around the centre
+            dens = np.zeros_like(rho)
+            for _ in range(int(rng.integers(3, 15))):
+                px, py = rng.normal(0, radius * 0.7, 2)
+                pr = rng.uniform(1.5, 0.03 * size + 2)
+                dd = np.hypot(dx - px, dy - py)
+                dens = np.maximum(
+                    dens, np.clip(pr - dd + 1, 0, 1) * rng.uniform(0.5, 1)
+                )
+        mottle = 1 + rng.uniform(0.1, 0.3) * _fractal_noise(
+            rng, dens.shape, rng.uniform(6, 25), 2
+        )
+        dens = np.clip(dens * mottle, 0, 1)
+        page.paper[y0:y1, x0:x1] *= 1 - np.float32(rng.uniform(0.15, 0.6)) * dens
+
+
+def _fade(rng, page):
+    base = rng.uniform(0.35, 0.85)
+    var = rng.uniform(0.0, 0.25) * _smooth_noise(rng, page.shape, rng.uniform(20, 150))
+    page.ink_amount *= np.clip(base + var, 0.15, 1.0)
+    page.ink = float(np.clip(page.ink + rng.uniform(0.0, 0.25), 0, 0.6))
+
+
+def _creases(rng, page):
+    h, w = page.shape
+    y, x = _coords(page.shape)
+    n = int(rng.integers(1, 7))
+    shade = np.zeros(page.shape, np.float32)
+    for _ in range(n):
+        ang = (
+            rng.uniform(0, np.pi)
+            if rng.random() < 0.6
+            else rng.choice([0, np.pi / 2]) + rng.normal(0, 0.05)
+        )
+        nx, ny = np.float32(np.cos(ang)), np.float32(np.sin(ang))
+        px, py = rng.uniform(0, w), rng.uniform(0, h)
+        d = (x - px) * nx + (y - py) * ny
+        t = -(x - px) * ny + (y - py) * nx  # position along the crease
+        d = d + np.float32(rng.uniform(0, 3)) * _smooth_noise(
+            rng, page.shape, rng.uniform(30, 120)
+        )
+        wd = rng.uniform(0.8, 3.0)
+        sgn = 1 if rng.random() < 0.5 else -1
+        line = sgn * (np.exp(-(((d + wd) / wd) ** 2)) - np.exp(-(((d - wd) / wd) ** 2)))
+        broad = np.exp(-np.abs(d) / rng.uniform(5, 40)) * np.sign(d) * sgn
+        prof = rng.uniform(0.05, 0.2) * line + rng.uniform(0.0, 0.06) * broad
+        if rng.random() < 0.5:  # a crease segment that fades out at its ends
+            half = rng.uniform(0.1, 0.6) * max(h, w)
+            prof = prof * np.clip(
+                (half - np.abs(t - rng.uniform(-0.3, 0.3) * max(h, w))) / 20, 0, 1
+            )
+        shade += prof.astype(np.float32)
+    page.light *= 1 + shade
+
+
+def _wrinkles(rng, page):
+    """Crumpled paper: facets between many short creases, lit from one side.
+
+    Across a crease the surface slope, and so its brightness, jumps; the jump fades
+    along and away from the crease. Computed at half size, each crease in its box.
+    """
+    h, w = page.shape
+    sh, sw = max(h // 2, 1), max(w // 2, 1)
+    light_dir = rng.uniform(0, 2 * np.pi)
+    shade = 0.4 * _smooth_noise(rng, (sh, sw), rng.uniform(10, 40))
+    n = int(np.clip(rng.uniform(0.4, 1.5) * sh * sw / 400, 3, 400))
+    for _ in range(n):
+        half = rng.uniform(5, 45)
+        reach = half * rng.uniform(0.4, 1.2)
+        px, py = rng.uniform(0, sw), rng.uniform(0, sh)
+        r = max(half, 2.5 * reach)
+        y0, y1 = int(max(0, py - r)), int(min(sh, py + r + 1))
+        x0, x1 = int(max(0, px - r)), int(min(sw, px + r + 1))
+        if y1 <= y0 or x1 <= x0:
+            continue
+        y, x = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        ang = rng.uniform(0, np.pi)
+        nx, ny = np.float32(np.cos(ang)), np.float32(np.sin(ang))
+        d = (x - px) * nx + (y - py) * ny
+        t = (y - py) * nx - (x - px) * ny
+        step = np.tanh(d / np.float32(rng.uniform(0.3, 1.2)))
+        step *= np.exp(-np.abs(d) / np.float32(reach))
+        step *= np.clip((half - np.abs(t)) / np.float32(rng.uniform(2, 10)), 0, 1)
+        amp = rng.exponential(1.0) * np.cos(ang - light_dir)
+        shade[y0:y1, x0:x1] += np.float32(amp) * step
+    shade -= shade.mean()
+    shade /= np.float32(shade.std() + 1e-6)
+    if (sh, sw) != (h, w):
+        shade = np.asarray(Image.fromarray(shade).resize((w, h), Image.BILINEAR))
+    strength = np.float32(rng.uniform(0.04, 0.12))
+    page.light *= np.clip(1 + strength * shade, 0.5, 1.3)
+
+
+def _shadows(rng, page):
+    h, w = page.shape
+    y, x = _coords(page.shape)
+    light = np.ones(page.shape, np.float32)
+    for kind in rng.choice(
+        ["gradient", "vignette", "edge", "blob", "gutter"],
+        size=int(rng.integers(1, 3)),
+        replace=False,
+    ):
+        if kind == "gradient":
+            a = rng.uniform(0, 2 * np.pi)
+            t = (x / max(w, 1) - 0.5) * np.cos(a) + (y / max(h, 1) - 0.5) * np.sin(a)
+            light *= 1 - np.float32(rng.uniform(0.05, 0.35)) * (t + 0.7) / 1.4
+        elif kind == "vignette":
+            r2 = (x / max(w, 1) - rng.uniform(0.3, 0.7)) ** 2 + (
+                y / max(h, 1) - rng.uniform(0.3, 0.7)
+            ) ** 2
+            light *= 1 - np.float32(rng.uniform(0.1, 0.5)) * np.clip(r2, 0, 1)
+        elif kind == "edge":  # scanner lid or page edge
+            side = int(rng.integers(4))
+            dist = [x, w - 1 - x, y, h - 1 - y][side]
+            dist = dist + np.float32(rng.uniform(0, 5)) * _smooth_noise(
+                rng, page.shape, 80
+            )
+            light *= 1 - np.float32(rng.uniform(0.2, 0.7)) * np.exp(
+                -np.maximum(dist, 0) / rng.uniform(4, 60)
+            )
+        elif kind == "gutter":  # book spine: a soft dark band
+            c = rng.uniform(0, w)
+            light *= 1 - np.float32(rng.uniform(0.2, 0.6)) * np.exp(
+                -(((x - c) / rng.uniform(8, 60)) ** 2)
+            )
+        else:  # soft shadow of a hand or object
+            n = _smooth_noise(rng, page.shape, rng.uniform(80, 250))
+            m = 1 / (
+                1
+                + np.exp(
+                    -np.clip((n - rng.uniform(0.3, 1.2)) * rng.uniform(2, 8), -30, 30)
+                )
+            )
+            light *= 1 - np.float32(rng.uniform(0.15, 0.5)) * m
+    page.light *= light
+
+
+def _blur(rng, image):
+    return ndi.gaussian_filter(image, rng.uniform(0.3, 1.1))
+
+
+def _speckle(rng, image):
+    h, w = image.shape
+    # dust and toner specks
+    n = int(h * w * rng.uniform(2e-5, 4e-4)) + int(rng.integers(0, 3))
+    if n:
+        specks = Image.new("L", (w, h), 0)
+        draw = ImageDraw.Draw(specks)
+        xs, ys = rng.uniform(0, w, n), rng.uniform(0, h, n)
+        rs = rng.exponential(0.9, n) + 0.3
+        gs = rng.uniform(80, 255, n)
+        for i in range(n):
+            draw.ellipse(
+                [
+                    xs[i] - rs[i],
+                    ys[i] - rs[i] * rng.uniform(0.5, 1.5),
+                    xs[i] + rs[i],
+                    ys[i] + rs[i],
+                ],
+                fill=int(gs[i]),
+            )
+        image = image * (1 - 0.85 * np.asarray(specks, dtype=np.float32) / 255)
+    # salt and pepper
+    p = rng.uniform(0, 0.01)
+    u = rng.random(image.shape, dtype=np.float32)
+    image = np.where(u < p / 2, rng.uniform(0, 0.3), image)
+    image = np.where(u > 1 - p / 2, np.maximum(image, rng.uniform(0.85, 1)), image)
+    return image.astype(np.float32)
+
+
+def _noise(rng, image):
+    sigma = rng.uniform(0.005, 0.05)
+    n = rng.standard_normal(image.shape).astype(np.float32)
+    if rng.random() < 0.4:
+        n = ndi.gaussian_filter(n, rng.uniform(0.5, 1.0))
+        n /= np.float32(n.std() + 1e-6)
+    if rng.random() < 0.5:  # shot noise: stronger on bright pixels
+        n *= np.sqrt(np.clip(image, 0, 1)) * 1.2
+    return image + np.float32(sigma) * n
+
+
+def _jpeg(rng, image):
+    u8 = (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(u8).save(buf, format="JPEG", quality=int(rng.integers(15, 85)))
+    buf.seek(0)
+    return np.asarray(Image.open(buf), dtype=np.float32) / 255
+
+
+PAPER_STAGE = {
+    "paper": _paper,
+    "texture": _texture,
+    "bleed_through": _bleed_through,
+    "stains": _stains,
+    "fade": _fade,
+    "creases": _creases,
+    "wrinkles": _wrinkles,
+    "shadows": _shadows,
+}
+SCANNER_STAGE = {"blur": _blur, "speckle": _speckle, "noise": _noise, "jpeg": _jpeg}
