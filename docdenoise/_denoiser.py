@@ -14,18 +14,20 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
 from sklearn.utils import check_random_state
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
 from . import _serialization
-from ._devices import resolve_device
+from ._devices import available_devices, resolve_device
+from ._failsafe import interruptible, rollback_on_error
 from ._inference import predict_images
 from ._progress import training_hooks
 from ._threads import check_n_threads, with_torch_threads
 from ._training import LR_SCHEDULES, PatchSampler, make_buckets, train
 from ._validation import ImageBatch, check_images, check_pairs, restore_form
 from ._version import __version__
-from .exceptions import DeviceError, DeviceWarning, InvalidImageError, ModelFileError
+from .exceptions import DeviceError, DeviceWarning, InvalidImageError, ModelFileError, NotFittedError
 from .models import get_model_class
 
 __all__ = ["DocumentDenoiser", "pretrained_models"]
@@ -123,6 +125,11 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
     warm_start : bool, default=False
         If True and the estimator is fitted, ``fit`` continues training the existing
         network (and optimizer) for ``epochs`` more epochs instead of starting anew.
+    checkpoint : str or path-like, default=None
+        Model file that ``fit`` (re)writes after every epoch, atomically and in the
+        format of :meth:`save`. To resume after a crash:
+        ``DocumentDenoiser.load(path).set_params(warm_start=True).fit(X, y)``
+        (the optimizer state, e.g. Adam's moments, starts anew).
     image_shape : tuple of (int, int), default=None
         Shape of one image for the flattened 2-D input form ``(n_images, H * W)``.
         ``None`` reads each row as an image one pixel tall.
@@ -199,6 +206,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         tol: float = 0.0,
         max_time: float | None = None,
         warm_start: bool = False,
+        checkpoint: str | os.PathLike | None = None,
         image_shape: tuple[int, int] | None = None,
         out_of_range: str = "raise",
         device: str = "auto",
@@ -223,6 +231,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         self.tol = tol
         self.max_time = max_time
         self.warm_start = warm_start
+        self.checkpoint = checkpoint
         self.image_shape = image_shape
         self.out_of_range = out_of_range
         self.device = device
@@ -328,6 +337,16 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         check_n_threads(self.n_threads)
         if not isinstance(self.warm_start, (bool, np.bool_)):
             raise ValueError(f"warm_start must be a bool, got {self.warm_start!r}.")
+        if self.checkpoint is not None:
+            if not isinstance(self.checkpoint, (str, os.PathLike)):
+                raise ValueError(
+                    f"checkpoint must be None or a file path, got {self.checkpoint!r}."
+                )
+            if not (isinstance(self.optimizer, str) and isinstance(self.loss, str)):
+                raise ValueError(
+                    "checkpoint needs optimizer and loss given by name (model files "
+                    "store names, not classes)."
+                )
         get_model_class(self.model)
         _resolve_choice(self.optimizer, _OPTIMIZERS, torch.optim.Optimizer, "optimizer")
         _resolve_choice(self.loss, _LOSSES, nn.Module, "loss")
@@ -406,8 +425,16 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
     def _size_multiple(self) -> int:
         return int(getattr(self.module_, "size_multiple", 1))
 
+    def _check_fitted(self) -> None:
+        """Raise docdenoise's NotFittedError (a subclass of sklearn's) if not fitted."""
+        try:
+            check_is_fitted(self, "module_")
+        except _SklearnNotFittedError as exc:
+            raise NotFittedError(str(exc)) from None
+
     # ------------------------------------------------------------------ API
     @with_torch_threads
+    @rollback_on_error
     def fit(self, X: Any, y: Any, *, groups: Any = None) -> DocumentDenoiser:
         """Train the network to turn noisy images ``X`` into clean images ``y``.
 
@@ -426,6 +453,29 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         -------
         self : DocumentDenoiser
             The fitted estimator.
+
+        Raises
+        ------
+        InvalidImageError
+            ``X`` or ``y`` is not valid image data, or they do not pair up.
+        DivergenceError
+            The training loss became NaN or infinite (try a smaller ``lr``).
+
+        Notes
+        -----
+        What a failed or interrupted ``fit`` leaves behind:
+
+        * Ctrl-C (``KeyboardInterrupt``) during training stops it early without an
+          error: ``fit`` warns with
+          :class:`~docdenoise.exceptions.TrainingInterruptedWarning` and returns the
+          estimator, fitted with the weights learned so far; ``history_`` lists
+          only the completed epochs. ``fit`` again with ``warm_start=True`` goes on.
+        * Any other exception (including :class:`~docdenoise.exceptions.DivergenceError`)
+          leaves the estimator exactly as it was before the call: still unfitted,
+          or with its previous network, optimizer state and ``history_`` (also
+          with ``warm_start=True``).
+        * With ``checkpoint=path``, the file written after the last complete epoch
+          stays on disk in both cases.
         """
         self._validate_params()
         if y is None:
@@ -472,7 +522,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
                 size_multiple=multiple, device=device,
             )
             with training_hooks(self.verbose, epochs=int(self.epochs), report=self._report) as hooks:
-                history += train(
+                history += interruptible(train, self._checkpointer(module, history))(
                     module, optimizer, criterion, train_data, valid_buckets,
                     epochs=int(self.epochs), batch_size=int(self.batch_size),
                     generator=generator, start_epoch=start_epoch, **hooks,
@@ -525,7 +575,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         X_clean : list of ndarray or ndarray
             Cleaned float32 images in ``[0, 1]``, in the same form and shapes as ``X``.
         """
-        check_is_fitted(self, "module_")
+        self._check_fitted()
         batch = self._check_X(X, reset=False)
         return restore_form(self._predict(batch), batch)
 
@@ -547,7 +597,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         score : float
             ``-RMSE``, between -1 and 0.
         """
-        check_is_fitted(self, "module_")
+        self._check_fitted()
         Xb = self._check_X(X, reset=False)
         Yb = check_images(y, image_shape=Xb.image_shape, name="y", out_of_range=self.out_of_range)
         check_pairs(Xb, Yb)
@@ -565,7 +615,8 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ pickling
     def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
+        # object.__getstate__ returns the live __dict__: copy before replacing entries.
+        state = dict(super().__getstate__())
         if "module_" in state:
             state["module_"] = copy.deepcopy(self.module_).to("cpu")
             state["optimizer_"] = None
@@ -579,11 +630,13 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
             self.module_ = self.module_.to(self.device_)
 
     def _device_for_loading(self, saved: str) -> torch.device:
+        wanted = saved if self.device == "auto" else self.device
         try:
-            return resolve_device(saved if self.device == "auto" else self.device)
+            return resolve_device(wanted)
         except DeviceError:
             warnings.warn(
-                f"The model was on {saved!r}, which is not available here; using the CPU.",
+                f"The model was on {saved!r}; device {wanted!r} is not available here "
+                f"(available: {available_devices()}), so it is loaded on the CPU.",
                 DeviceWarning,
                 stacklevel=3,
             )
@@ -600,7 +653,17 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         path : str or path-like
             Destination file, conventionally ending in ``.safetensors``.
         """
-        check_is_fitted(self, "module_")
+        self._check_fitted()
+        self._write_model(path, self.module_, self.history_)
+
+    def _checkpointer(self, module: nn.Module, history: list[dict]) -> Any:
+        """Per-epoch writer of the ``checkpoint`` file during ``fit`` (or None)."""
+        if self.checkpoint is None:
+            return None
+        path = self.checkpoint
+        return lambda done: self._write_model(path, module, history + done)
+
+    def _write_model(self, path: str | os.PathLike, module: nn.Module, history: list[dict]) -> None:
         model = self.model
         if not isinstance(model, str):
             model = f"{model.__module__}.{model.__qualname__}"
@@ -610,15 +673,17 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         random_state = params.get("random_state")
         if random_state is not None and not isinstance(random_state, numbers.Integral):
             params["random_state"] = None
+        if params.get("checkpoint") is not None:
+            params["checkpoint"] = os.fspath(params["checkpoint"])
         meta = {
             "model": model,
-            "architecture": type(self.module_).__name__,
+            "architecture": type(module).__name__,
             "params": params,
-            "history": self.history_,
+            "history": history,
         }
         if hasattr(self, "n_features_in_"):
             meta["n_features_in"] = int(self.n_features_in_)
-        _serialization.write_model_file(path, self.module_.state_dict(), meta)
+        _serialization.write_model_file(path, module.state_dict(), meta)
 
     @classmethod
     def load(

@@ -34,8 +34,9 @@ what was expected and what was got):
 * 0-D and 1-D arrays, and arrays with 4 or more dimensions (the message suggests
   dropping a channel axis of length 1);
 * colour: a list item of shape ``(H, W, 3)`` or ``(H, W, 4)``, and a 3-D array
-  whose last axis has length 3 or 4 (it is almost surely one colour image, not a
-  stack of images 3 or 4 pixels wide; pass such narrow images as a list). There is
+  whose last axis has length 3 or 4 while the other two are both longer than 4
+  (it is almost surely one colour image, not a stack of more than four images 3 or 4
+  pixels wide; pass such narrow images as a list). There is
   no silent colour conversion for arrays; :func:`~docdenoise.datasets.load_images`
   converts colour *files* by a documented rule;
 * object arrays that are not numeric, ragged nested lists, complex numbers and
@@ -263,7 +264,7 @@ def check_images(
     if arr.ndim == 3:
         if arr.shape[1] < 1 or arr.shape[2] < 1:
             raise InvalidImageError(f"{name} holds empty images: shape {arr.shape}.")
-        if arr.shape[2] in (3, 4):
+        if arr.shape[2] in (3, 4) and arr.shape[0] > 4 and arr.shape[1] > 4:
             raise InvalidImageError(
                 f"{name} has shape {arr.shape}, which looks like one colour image "
                 f"(H, W, {arr.shape[2]}) rather than {arr.shape[0]} grayscale images "
