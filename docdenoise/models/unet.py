@@ -49,11 +49,11 @@ class ResidualUNet(nn.Module):
     normalisation layer, so each output pixel depends only on the pixels within
     :attr:`receptive_margin` of it (tiled inference equals whole-page inference).
 
-    With the default ``channels=(24, 48, 96, 128)`` it has 821,116 parameters.
+    With the default ``channels=(16, 32, 64, 128)`` it has 482,228 parameters.
 
     Parameters
     ----------
-    channels : tuple of four int, default=(24, 48, 96, 128)
+    channels : tuple of four int, default=(16, 32, 64, 128)
         Feature channels at 1/2, 1/4, 1/8 and 1/16 of the page resolution.
 
     Notes
@@ -78,7 +78,7 @@ class ResidualUNet(nn.Module):
     #: Pixels on each side that influence one output pixel (an upper bound; 103).
     receptive_margin: int = _receptive_margin(levels)
 
-    def __init__(self, channels: tuple[int, int, int, int] = (24, 48, 96, 128)) -> None:
+    def __init__(self, channels: tuple[int, int, int, int] = (16, 32, 64, 128)) -> None:
         super().__init__()
         channels = tuple(int(c) for c in channels)
         if len(channels) != self.levels or min(channels) < 1:

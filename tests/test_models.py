@@ -1,0 +1,89 @@
+"""Tests of the networks: the reference autoencoder and the residual U-Net."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from docdenoise import DocumentDenoiser
+from docdenoise.models import ConvAutoencoder, ResidualUNet, available_models, get_model_class
+
+
+def n_params(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_registry_has_both_networks():
+    assert {"cae", "unet"} <= set(available_models())
+    assert get_model_class("unet") is ResidualUNet
+
+
+@pytest.mark.parametrize(
+    "cls, count", [(ConvAutoencoder, 9_569), (ResidualUNet, 482_228)]
+)
+def test_parameter_counts_are_pinned(cls, count):
+    assert n_params(cls()) == count
+
+
+def test_unet_class_attributes():
+    assert ResidualUNet.size_multiple == 16
+    assert ResidualUNet.receptive_margin == 103
+
+
+@pytest.mark.parametrize("shape", [(16, 16), (32, 48), (64, 16)])
+def test_unet_keeps_shape_and_range(shape):
+    torch.manual_seed(0)
+    net = ResidualUNet(channels=(4, 4, 8, 8))
+    for p in net.parameters():
+        torch.nn.init.normal_(p, std=0.5)
+    out = net(torch.rand(2, 1, *shape))
+    assert out.shape == (2, 1, *shape)
+    assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0
+
+
+def test_untrained_unet_is_the_identity():
+    x = torch.rand(1, 1, 32, 32)
+    assert torch.equal(ResidualUNet(channels=(4, 4, 4, 4))(x), x)
+
+
+def test_unet_rejects_bad_channels():
+    with pytest.raises(ValueError, match="channels must be 4 positive integers"):
+        ResidualUNet(channels=(8, 8))
+
+
+@pytest.mark.parametrize("offset", [(0, 0), (1, 3), (7, 10)])
+def test_unet_receptive_margin_is_an_upper_bound(offset):
+    """No input pixel farther than receptive_margin can change an output pixel."""
+    torch.manual_seed(1)
+    net = ResidualUNet(channels=(2, 2, 2, 2)).double()
+    with torch.no_grad():  # positive weights, no biases: no ReLU is dead, all paths count
+        for p in net.parameters():
+            p.copy_(torch.rand_like(p) if p.dim() > 1 else torch.zeros_like(p))
+    size = 256  # a multiple of 16 wider than the receptive field
+    x = torch.rand(1, 1, size, size, dtype=torch.float64, requires_grad=True)
+    i, j = size // 2 + offset[0], size // 2 + offset[1]
+    # the correction before clamping, so saturated outputs cannot hide a dependency
+    h = net.unshuffle(x)
+    skips = []
+    for k, block in enumerate(net.down):
+        h = block(net.pool(h) if k else h)
+        skips.append(h)
+    for up, merge, skip in zip(net.up, net.merge, skips[-2::-1]):
+        h = merge(torch.cat([up(h), skip], dim=1))
+    net.shuffle(net.head(h))[0, 0, i, j].backward()
+    rows, cols = torch.nonzero(x.grad[0, 0], as_tuple=True)
+    reach = max(int((rows - i).abs().max()), int((cols - j).abs().max()))
+    assert 0 < reach <= ResidualUNet.receptive_margin
+    assert reach > ResidualUNet.receptive_margin - 16  # the bound is tight-ish
+
+
+@pytest.mark.parametrize("shape", [(17, 23), (5, 40)])
+def test_unet_estimator_handles_odd_sizes(shape):
+    rng = np.random.default_rng(0)
+    X = rng.random((3, *shape), dtype=np.float32)
+    den = DocumentDenoiser(
+        "unet", epochs=1, batch_size=2, random_state=0, module__channels=(4, 4, 4, 4)
+    ).fit(X, X)
+    out = den.transform(X)
+    assert out.shape == X.shape and out.dtype == np.float32
