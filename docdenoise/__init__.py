@@ -20,6 +20,7 @@ from .exceptions import (
     ModelFileError,
     NotFittedError,
     OCRNotAvailableError,
+    TrainingInterruptedWarning,
 )
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "ModelFileError",
     "NotFittedError",
     "OCRNotAvailableError",
+    "TrainingInterruptedWarning",
     "__version__",
     "available_devices",
     "pretrained_models",

@@ -101,9 +101,7 @@ def _json_safe(value: Any) -> Any:
         return value
     if hasattr(value, "item"):  # numpy scalars
         return _json_safe(value.item())
-    raise TypeError(
-        f"cannot store {value!r} of type {type(value).__name__} in a model file"
-    )
+    raise TypeError(f"cannot store {value!r} of type {type(value).__name__} in a model file")
 
 
 def _meta_digest(meta: dict[str, Any]) -> str:
@@ -138,9 +136,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     if path.is_dir():
         raise IsADirectoryError(f"Cannot save to {str(path)!r}: it is a folder.")
     tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    fd = os.open(
-        tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
-    )
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

@@ -186,9 +186,7 @@ def _check_2d(img: np.ndarray, name: str) -> None:
             f"{name} must be a 2-D grayscale image (H, W), got shape {img.shape}.{hint}"
         )
     if img.shape[0] < 1 or img.shape[1] < 1:
-        raise InvalidImageError(
-            f"{name} is empty: shape {img.shape}; images need H, W >= 1."
-        )
+        raise InvalidImageError(f"{name} is empty: shape {img.shape}; images need H, W >= 1.")
 
 
 def check_images(
@@ -236,9 +234,7 @@ def check_images(
             images = []
             for i, arr in enumerate(items):
                 _check_2d(arr, f"{name}[{i}]")
-                images.append(
-                    to_float_image(arr, name=f"{name}[{i}]", out_of_range=out_of_range)
-                )
+                images.append(to_float_image(arr, name=f"{name}[{i}]", out_of_range=out_of_range))
             return ImageBatch(images, "list")
         # A nested list of rows: treat as the 2-D (n, n_features) form below.
         lengths = {item.shape for item in items}
@@ -250,13 +246,10 @@ def check_images(
             )
     if isinstance(X, np.ndarray) and X.dtype.kind == "c":
         raise InvalidImageError(
-            f"{name} has dtype {X.dtype}: Complex data not supported; images hold real "
-            "grey levels."
+            f"{name} has dtype {X.dtype}: Complex data not supported; images hold real grey levels."
         )
     try:
-        arr = check_array(
-            X, dtype=None, allow_nd=True, ensure_all_finite=True, input_name=name
-        )
+        arr = check_array(X, dtype=None, allow_nd=True, ensure_all_finite=True, input_name=name)
     except ValueError as exc:
         raise InvalidImageError(str(exc)) from None
     if arr.dtype == object:
@@ -305,8 +298,7 @@ def check_pairs(X: ImageBatch, Y: ImageBatch) -> None:
     """
     if len(X) != len(Y):
         raise InvalidImageError(
-            f"X and y must hold the same number of images: got {len(X)} noisy and "
-            f"{len(Y)} clean."
+            f"X and y must hold the same number of images: got {len(X)} noisy and {len(Y)} clean."
         )
     for i, (x, y) in enumerate(zip(X.images, Y.images)):
         if x.shape != y.shape:

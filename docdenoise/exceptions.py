@@ -19,6 +19,7 @@ __all__ = [
     "ModelFileError",
     "NotFittedError",
     "OCRNotAvailableError",
+    "TrainingInterruptedWarning",
 ]
 
 
@@ -60,3 +61,7 @@ class OCRNotAvailableError(DocDenoiseError, RuntimeError):
 
 class DeviceWarning(UserWarning):
     """A device-related fallback happened (for example a GPU model loaded on the CPU)."""
+
+
+class TrainingInterruptedWarning(UserWarning):
+    """Training was interrupted (Ctrl-C); ``fit`` kept the weights learned so far."""

@@ -81,21 +81,17 @@ REFUSED = [
 ]
 
 
-@pytest.mark.parametrize(
-    "X, match", [c[1:] for c in REFUSED], ids=[c[0] for c in REFUSED]
-)
+@pytest.mark.parametrize(("X", "match"), [c[1:] for c in REFUSED], ids=[c[0] for c in REFUSED])
 def test_transform_refuses(fitted, X, match):
     with pytest.raises(InvalidImageError, match=match):
         fitted.transform(X)
 
 
-_FIT_CASES = [
-    c for c in REFUSED if c[0] in ("nan", "rgb-array", "ragged-rows", "string", "1-d")
-]
+_FIT_CASES = [c for c in REFUSED if c[0] in ("nan", "rgb-array", "ragged-rows", "string", "1-d")]
 
 
 @pytest.mark.parametrize(
-    "X, match", [c[1:] for c in _FIT_CASES], ids=[c[0] for c in _FIT_CASES]
+    ("X", "match"), [c[1:] for c in _FIT_CASES], ids=[c[0] for c in _FIT_CASES]
 )
 def test_fit_and_score_refuse(X, match):
     den = DocumentDenoiser(**TINY)
@@ -108,9 +104,7 @@ def test_fit_and_score_refuse(X, match):
         den.score(X, X)
 
 
-@pytest.mark.parametrize(
-    "y", [np.full((2, 16, 24), np.nan), "clean.png", np.zeros((2, 16, 24, 3))]
-)
+@pytest.mark.parametrize("y", [np.full((2, 16, 24), np.nan), "clean.png", np.zeros((2, 16, 24, 3))])
 def test_bad_y_is_named_y(y):
     with pytest.raises(InvalidImageError, match=r"\by\b"):
         DocumentDenoiser(**TINY).fit(_pages(2), y)
@@ -145,7 +139,7 @@ def test_not_fitted():
 
 
 @pytest.mark.parametrize(
-    "dtype, value, expected",
+    ("dtype", "value", "expected"),
     [
         (np.uint8, 255, 1.0),
         (np.uint8, 51, 0.2),
@@ -167,11 +161,12 @@ def test_documented_dtype_conversions(fitted, dtype, value, expected):
     assert batch.images[0].dtype == np.float32
     np.testing.assert_allclose(batch.images[0], expected, rtol=1e-3)
     out = fitted.transform(X)
-    assert out.dtype == np.float32 and out.shape == X.shape
+    assert out.dtype == np.float32
+    assert out.shape == X.shape
 
 
 @pytest.mark.parametrize(
-    "X, lo, hi",
+    ("X", "lo", "hi"),
     [
         (np.linspace(-1, 2, 48).reshape(2, 4, 6), 0.0, 1.0),
         (np.array([[[-5, 300]]], np.int32), 0.0, 1.0),
@@ -181,7 +176,8 @@ def test_clip_mode_clips(X, lo, hi):
     from docdenoise._validation import check_images
 
     images = check_images(X, out_of_range="clip").images
-    assert min(i.min() for i in images) == lo and max(i.max() for i in images) == hi
+    assert min(i.min() for i in images) == lo
+    assert max(i.max() for i in images) == hi
 
 
 def test_outputs_in_unit_range_and_input_not_modified(fitted):
@@ -189,14 +185,16 @@ def test_outputs_in_unit_range_and_input_not_modified(fitted):
     before = X.copy()
     out = fitted.transform(X)
     np.testing.assert_array_equal(X, before)
-    assert out.min() >= 0 and out.max() <= 1 and out.dtype == np.float32
+    assert out.min() >= 0
+    assert out.max() <= 1
+    assert out.dtype == np.float32
 
 
 # --------------------------------------------------------------------------- sizes
 
 
 @pytest.mark.parametrize(
-    "model, shape",
+    ("model", "shape"),
     [("cae", s) for s in [(1, 1), (1, 37), (37, 1), (3, 3), (2, 5)]]
     + [("unet", s) for s in [(1, 1), (1, 21), (21, 1)]],
 )
@@ -214,27 +212,25 @@ def test_tiny_and_thin_images(model, shape):
 
 
 def test_mixed_sizes_in_one_list(fitted):
-    imgs = [
-        RNG.random(s, dtype=np.float32) for s in [(1, 1), (40, 3), (16, 24), (5, 200)]
-    ]
+    imgs = [RNG.random(s, dtype=np.float32) for s in [(1, 1), (40, 3), (16, 24), (5, 200)]]
     out = fitted.transform(imgs)
-    assert isinstance(out, list) and [o.shape for o in out] == [i.shape for i in imgs]
+    assert isinstance(out, list)
+    assert [o.shape for o in out] == [i.shape for i in imgs]
 
 
 def test_large_page(fitted):
     """An A4 page at 150 dpi (1754 x 1240) goes through in one piece."""
     page = np.full((1754, 1240), 200, np.uint8)
     (out,) = fitted.transform([page])
-    assert out.shape == page.shape and out.dtype == np.float32
+    assert out.shape == page.shape
+    assert out.dtype == np.float32
 
 
 # --------------------------------------------------------------------------- X / y pairs
 
 
 def test_count_mismatch():
-    with pytest.raises(
-        InvalidImageError, match="same number of images: got 3 noisy and 2 clean"
-    ):
+    with pytest.raises(InvalidImageError, match="same number of images: got 3 noisy and 2 clean"):
         DocumentDenoiser(**TINY).fit(_pages(3), _pages(2))
 
 
@@ -263,17 +259,13 @@ def test_y_missing_or_labels():
 
 
 def test_groups_wrong_length():
-    with pytest.raises(
-        InvalidImageError, match=r"groups must hold one label per image"
-    ):
+    with pytest.raises(InvalidImageError, match=r"groups must hold one label per image"):
         DocumentDenoiser(**TINY).fit(_pages(4), _pages(4), groups=[0, 1])
 
 
 def test_flat_form_wrong_image_shape():
     X = _pages(2).reshape(2, -1)
-    with pytest.raises(
-        InvalidImageError, match=r"384 features per row but image_shape=\(10, 10\)"
-    ):
+    with pytest.raises(InvalidImageError, match=r"384 features per row but image_shape=\(10, 10\)"):
         DocumentDenoiser(**TINY, image_shape=(10, 10)).fit(X, X)
 
 
@@ -289,12 +281,7 @@ def test_transform_other_image_shape_in_flat_form(fitted):
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return (
-        struct.pack(">I", len(data))
-        + kind
-        + data
-        + struct.pack(">I", zlib.crc32(kind + data))
-    )
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 def _bomb_png(width: int, height: int) -> bytes:
@@ -318,13 +305,11 @@ def test_decompression_bomb_is_refused_without_decoding(tmp_path, size):
         load_images(path)
 
 
-@pytest.mark.parametrize("fmt, ext", [("PNG", "png"), ("JPEG", "jpg"), ("TIFF", "tif")])
+@pytest.mark.parametrize(("fmt", "ext"), [("PNG", "png"), ("JPEG", "jpg"), ("TIFF", "tif")])
 @pytest.mark.parametrize("keep", [0.3, 0.8])
 def test_truncated_files(tmp_path, fmt, ext, keep):
     full = tmp_path / f"full.{ext}"
-    Image.fromarray(RNG.integers(0, 256, (96, 96), dtype=np.uint8)).save(
-        full, format=fmt
-    )
+    Image.fromarray(RNG.integers(0, 256, (96, 96), dtype=np.uint8)).save(full, format=fmt)
     data = full.read_bytes()
     cut = tmp_path / f"cut.{ext}"
     cut.write_bytes(data[: int(len(data) * keep)])
@@ -337,9 +322,7 @@ def test_zero_byte_and_garbage_files(tmp_path, ext):
     (tmp_path / f"empty.{ext}").write_bytes(b"")
     with pytest.raises(ImageFileError, match=rf"empty\.{ext}.*0 bytes"):
         load_images(tmp_path / f"empty.{ext}")
-    (tmp_path / f"junk.{ext}").write_bytes(
-        bytes(RNG.integers(0, 256, 500, dtype=np.uint8))
-    )
+    (tmp_path / f"junk.{ext}").write_bytes(bytes(RNG.integers(0, 256, 500, dtype=np.uint8)))
     with pytest.raises(ImageFileError, match=rf"junk\.{ext}"):
         load_images(tmp_path / f"junk.{ext}")
 

@@ -94,9 +94,7 @@ def test_pickle_named_safetensors_is_refused_without_running(tmp_path, protocol)
     marker = tmp_path / "PWNED"
     path = tmp_path / "model.safetensors"
     path.write_bytes(pickle.dumps({"state": _Evil(marker)}, protocol=protocol))
-    with pytest.raises(
-        ModelFileError, match=r"model\.safetensors.*pickle.*never unpickles"
-    ):
+    with pytest.raises(ModelFileError, match=r"model\.safetensors.*pickle.*never unpickles"):
         DocumentDenoiser.load(path)
     assert not marker.exists()
 
@@ -121,14 +119,12 @@ def test_plain_safetensors_without_our_metadata(tmp_path):
 
     path = tmp_path / "other.safetensors"
     save_file({"w": torch.zeros(2)}, str(path), metadata={"format": "pt"})
-    with pytest.raises(
-        ModelFileError, match=r"other\.safetensors.*no docdenoise metadata"
-    ):
+    with pytest.raises(ModelFileError, match=r"other\.safetensors.*no docdenoise metadata"):
         DocumentDenoiser.load(path)
 
 
 @pytest.mark.parametrize(
-    "content, match",
+    ("content", "match"),
     [
         (b"", "only 0 bytes"),
         (b"\x00\x01", "only 2 bytes"),
@@ -188,9 +184,7 @@ def test_file_size_limit(tmp_path, model_file):
 def test_truncated(model_file, keep):
     raw = model_file.read_bytes()
     model_file.write_bytes(raw[: max(9, int(len(raw) * keep))])
-    with pytest.raises(
-        ModelFileError, match=r"model\.safetensors.*(truncated|not a docdenoise)"
-    ):
+    with pytest.raises(ModelFileError, match=r"model\.safetensors.*(truncated|not a docdenoise)"):
         DocumentDenoiser.load(model_file)
 
 
@@ -246,14 +240,12 @@ def test_wrong_format_version(model_file, version):
         meta["format_version"] = version
 
     _rewrite(model_file, edit, fix_digest=True)
-    with pytest.raises(
-        ModelFileError, match=rf"model format {version!r}.*reads formats 1 to 1"
-    ):
+    with pytest.raises(ModelFileError, match=rf"model format {version!r}.*reads formats 1 to 1"):
         DocumentDenoiser.load(model_file)
 
 
 @pytest.mark.parametrize(
-    "field, value",
+    ("field", "value"),
     [("history", {"a": 1}), ("params", [1]), ("history", [1, 2]), ("model", 3)],
 )
 def test_malformed_metadata_types(model_file, field, value):
@@ -288,9 +280,7 @@ def test_unregistered_model_class(tmp_path, data):
 
     den = DocumentDenoiser(TinyNet, epochs=1, random_state=0).fit(data, data)
     den.save(tmp_path / "custom.safetensors")
-    with pytest.raises(
-        ModelFileError, match=r"TinyNet.*not registered.*model=TheClass"
-    ):
+    with pytest.raises(ModelFileError, match=r"TinyNet.*not registered.*model=TheClass"):
         DocumentDenoiser.load(tmp_path / "custom.safetensors")
     loaded = DocumentDenoiser.load(tmp_path / "custom.safetensors", model=TinyNet)
     np.testing.assert_array_equal(loaded.transform(data), den.transform(data))
@@ -307,9 +297,7 @@ def _leftovers(folder):
 
 @pytest.mark.parametrize("fail_in", ["replace", "fsync", "write"])
 @pytest.mark.parametrize("exc", [OSError("disk full"), KeyboardInterrupt()])
-def test_interrupted_save_keeps_previous_file(
-    model_file, fitted, data, monkeypatch, fail_in, exc
-):
+def test_interrupted_save_keeps_previous_file(model_file, fitted, data, monkeypatch, fail_in, exc):
     before = model_file.read_bytes()
     other = DocumentDenoiser(**{**TINY, "random_state": 1}).fit(data, data)
 
@@ -319,9 +307,7 @@ def test_interrupted_save_keeps_previous_file(
     if fail_in == "write":
         real = ser.st_save
 
-        def half_written(
-            *args, **kwargs
-        ):  # the data are computed, then the write fails
+        def half_written(*args, **kwargs):  # the data are computed, then the write fails
             real(*args, **kwargs)
             raise exc
 
@@ -369,9 +355,7 @@ def test_gpu_pickle_loads_on_cpu_with_warning(fitted, data, device):
         loaded = pickle.loads(blob)
     assert loaded.device_ == torch.device("cpu")
     assert next(loaded.module_.parameters()).device.type == "cpu"
-    np.testing.assert_allclose(
-        loaded.transform(data), fitted.transform(data), atol=1e-6
-    )
+    np.testing.assert_allclose(loaded.transform(data), fitted.transform(data), atol=1e-6)
 
 
 def test_cpu_pickle_loads_without_warning(fitted):
@@ -380,7 +364,8 @@ def test_cpu_pickle_loads_without_warning(fitted):
         loaded = pickle.loads(pickle.dumps(fitted))
     assert loaded.device_.type == fitted.device_.type
     # pickling works on a copy: the live estimator keeps its device and optimizer
-    assert isinstance(fitted.device_, torch.device) and fitted.optimizer_ is not None
+    assert isinstance(fitted.device_, torch.device)
+    assert fitted.optimizer_ is not None
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
@@ -389,6 +374,4 @@ def test_load_on_missing_cuda_names_available_devices(model_file):
         DocumentDenoiser.load(model_file, device="cuda")
     with pytest.raises(DeviceError, match="Unknown device 'gpu0'"):
         DocumentDenoiser.load(model_file, device="gpu0")
-    assert DocumentDenoiser.load(model_file, device="cpu").device_ == torch.device(
-        "cpu"
-    )
+    assert DocumentDenoiser.load(model_file, device="cpu").device_ == torch.device("cpu")

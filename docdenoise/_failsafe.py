@@ -1,0 +1,96 @@
+"""What ``fit`` leaves behind when training fails or is interrupted.
+
+Two rules, documented in :meth:`DocumentDenoiser.fit`:
+
+* Ctrl-C (``KeyboardInterrupt``) during the training loop stops training early,
+  like skorch: ``fit`` warns with :class:`~docdenoise.exceptions.TrainingInterruptedWarning`
+  and returns a fitted estimator holding the weights learned so far; ``history_``
+  lists only the completed epochs (:func:`interruptible`).
+* Any other exception, and a ``KeyboardInterrupt`` outside the training loop,
+  leaves the estimator exactly as it was before ``fit``: fitted attributes are put
+  back and, for a warm start, the network weights, their device and the optimizer
+  state are restored (:func:`rollback_on_error`).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import warnings
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from .exceptions import TrainingInterruptedWarning
+
+__all__ = ["interruptible", "rollback_on_error"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fitted_attrs(est: Any) -> dict[str, Any]:
+    return {k: v for k, v in vars(est).items() if k.endswith("_") and not k.startswith("_")}
+
+
+def rollback_on_error(fit: F) -> F:
+    """Decorate ``fit`` so that an exception leaves the estimator as before the call."""
+
+    @functools.wraps(fit)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        saved = _fitted_attrs(self)
+        module = saved.get("module_") if self.warm_start else None
+        optimizer = saved.get("optimizer_") if self.warm_start else None
+        module_state = copy.deepcopy(module.state_dict()) if module is not None else None
+        optimizer_state = copy.deepcopy(optimizer.state_dict()) if optimizer is not None else None
+        try:
+            return fit(self, *args, **kwargs)
+        except BaseException:
+            for key in _fitted_attrs(self):
+                if key not in saved:
+                    delattr(self, key)
+            for key, value in saved.items():
+                setattr(self, key, value)
+            if module is not None:
+                module.load_state_dict(module_state)
+                module.to(saved["device_"])
+            if optimizer is not None:
+                optimizer.load_state_dict(optimizer_state)
+            raise
+
+    return wrapper  # type: ignore[return-value]
+
+
+def interruptible(
+    train: Callable[..., Any], on_epoch: Callable[[list[dict]], None] | None = None
+) -> Callable[..., list[dict]]:
+    """Wrap a training function so that Ctrl-C ends training instead of ``fit``.
+
+    The wrapped function takes the arguments of ``train`` and returns the history
+    records of the completed epochs. ``on_epoch(records)`` (e.g. a checkpoint
+    writer) runs after each epoch with the records so far.
+    """
+
+    def run(
+        *args: Any, on_epoch_end: Callable[[dict], None] | None = None, **kwargs: Any
+    ) -> list[dict]:
+        done: list[dict] = []
+
+        def record(rec: dict) -> None:
+            done.append(rec)
+            if on_epoch_end is not None:
+                on_epoch_end(rec)
+            if on_epoch is not None:
+                on_epoch(done)
+
+        try:
+            train(*args, on_epoch_end=record, **kwargs)
+        except KeyboardInterrupt:
+            warnings.warn(
+                f"Training was interrupted after {len(done)} complete epoch(s) of this "
+                "fit; the estimator keeps the weights learned so far (history_ lists "
+                "the complete epochs). Call fit again with warm_start=True to go on.",
+                TrainingInterruptedWarning,
+                stacklevel=4,
+            )
+        return done
+
+    return run
