@@ -117,9 +117,7 @@ def sauvola_binarize(image, *, window_size=15, k=0.2):
     """
     window_size = _check_odd(window_size, "window_size")
     img = _one_image(image)
-    return (img > threshold_sauvola(img, window_size=window_size, k=k)).astype(
-        np.float32
-    )
+    return (img > threshold_sauvola(img, window_size=window_size, k=k)).astype(np.float32)
 
 
 def median_background_removal(image, *, size=21):
@@ -209,9 +207,7 @@ class ClassicalDenoiser(TransformerMixin, BaseEstimator):
     ([(10, 12), (8, 8)], 1.0)
     """
 
-    def __init__(
-        self, method="median", *, size=21, window_size=15, k=0.2, image_shape=None
-    ):
+    def __init__(self, method="median", *, size=21, window_size=15, k=0.2, image_shape=None):
         self.method = method
         self.size = size
         self.window_size = window_size
@@ -220,17 +216,13 @@ class ClassicalDenoiser(TransformerMixin, BaseEstimator):
 
     def _function(self):
         if self.method not in _METHODS:
-            raise ValueError(
-                f"method must be one of {sorted(_METHODS)}, got {self.method!r}."
-            )
+            raise ValueError(f"method must be one of {sorted(_METHODS)}, got {self.method!r}.")
         if self.method == "median":
             _check_odd(self.size, "size")
             return lambda img: median_background_removal(img, size=self.size)
         if self.method == "sauvola":
             _check_odd(self.window_size, "window_size")
-            return lambda img: sauvola_binarize(
-                img, window_size=self.window_size, k=self.k
-            )
+            return lambda img: sauvola_binarize(img, window_size=self.window_size, k=self.k)
         return otsu_binarize
 
     def fit(self, X=None, y=None):

@@ -168,9 +168,7 @@ def _global_ssim(t: np.ndarray, p: np.ndarray) -> float:
     mt, mp = t.mean(), p.mean()
     vt, vp = t.var(), p.var()
     cov = float(np.mean((t - mt) * (p - mp)))
-    return float(
-        (2 * mt * mp + c1) * (2 * cov + c2) / ((mt**2 + mp**2 + c1) * (vt + vp + c2))
-    )
+    return float((2 * mt * mp + c1) * (2 * cov + c2) / ((mt**2 + mp**2 + c1) * (vt + vp + c2)))
 
 
 def _ssim_one(t: np.ndarray, p: np.ndarray, win_size: int) -> float:
@@ -263,8 +261,7 @@ def _text_pairs(reference: Any, hypothesis: Any) -> list[tuple[str, str]]:
     for i, (r, h) in enumerate(zip(reference, hypothesis)):
         if not isinstance(r, str) or not isinstance(h, str):
             raise TypeError(
-                f"Text {i}: expected strings, got {type(r).__name__} and "
-                f"{type(h).__name__}."
+                f"Text {i}: expected strings, got {type(r).__name__} and {type(h).__name__}."
             )
     return list(zip(reference, hypothesis))
 
@@ -313,9 +310,7 @@ def cer(reference, hypothesis):
     >>> cer(["ab", "cd"], ["ab", "c"])
     0.25
     """
-    pairs = [
-        (_normalise(r), _normalise(h)) for r, h in _text_pairs(reference, hypothesis)
-    ]
+    pairs = [(_normalise(r), _normalise(h)) for r, h in _text_pairs(reference, hypothesis)]
     return _error_rate(pairs)
 
 
@@ -403,9 +398,7 @@ def make_transform_scorer(score_func, *, greater_is_better=True, **kwargs):
     make_transform_scorer(rmse, greater_is_better=False, image_shape=(8, 8))
     """
     if not callable(score_func):
-        raise TypeError(
-            f"score_func must be callable, got {type(score_func).__name__}."
-        )
+        raise TypeError(f"score_func must be callable, got {type(score_func).__name__}.")
     return _TransformScorer(score_func, 1.0 if greater_is_better else -1.0, kwargs)
 
 
@@ -449,7 +442,5 @@ def get_scorer(name):
 
         return neg_ocr_cer_scorer
     if name not in _SCORERS:
-        raise ValueError(
-            f"Unknown scorer {name!r}; expected one of {list(_SCORER_NAMES)}."
-        )
+        raise ValueError(f"Unknown scorer {name!r}; expected one of {list(_SCORER_NAMES)}.")
     return _SCORERS[name]

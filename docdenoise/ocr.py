@@ -118,9 +118,7 @@ class TesseractOCR(TransformerMixin, BaseEstimator):
         ):
             raise ValueError(f"psm must be an integer from 0 to 13, got {self.psm!r}.")
         if not isinstance(self.config, str):
-            raise TypeError(
-                f"config must be a string, got {type(self.config).__name__}."
-            )
+            raise TypeError(f"config must be a string, got {type(self.config).__name__}.")
         pt = _pytesseract()
         version, languages = _engine_info(pt.pytesseract.tesseract_cmd)
         missing = [code for code in self.lang.split("+") if code not in languages]
@@ -154,9 +152,7 @@ class TesseractOCR(TransformerMixin, BaseEstimator):
         from PIL import Image
 
         options = f"--psm {int(self.psm)} {self.config}".strip()
-        text = pt.image_to_string(
-            Image.fromarray(_to_uint8(img)), lang=self.lang, config=options
-        )
+        text = pt.image_to_string(Image.fromarray(_to_uint8(img)), lang=self.lang, config=options)
         return text.strip()
 
     def transform(self, X):

@@ -37,8 +37,10 @@ FUNCS = [otsu_binarize, sauvola_binarize, median_background_removal]
 def test_shape_dtype_range(func):
     noisy, _ = _page()
     out = func(noisy)
-    assert out.shape == noisy.shape and out.dtype == np.float32
-    assert out.min() >= 0 and out.max() <= 1
+    assert out.shape == noisy.shape
+    assert out.dtype == np.float32
+    assert out.min() >= 0
+    assert out.max() <= 1
     assert func((noisy * 255).astype(np.uint8)).shape == noisy.shape
 
 
@@ -68,7 +70,7 @@ def test_median_keeps_white_paper_white():
 
 
 @pytest.mark.parametrize(
-    "call, match",
+    ("call", "match"),
     [
         (
             lambda: median_background_removal(np.ones((5, 5)), size=20),
@@ -91,9 +93,7 @@ def test_bad_window(call, match):
 
 @pytest.mark.parametrize("func", FUNCS)
 def test_rejects_non_2d(func):
-    with pytest.raises(
-        InvalidImageError, match=r"one 2-D grayscale image.*\(2, 5, 5\)"
-    ):
+    with pytest.raises(InvalidImageError, match=r"one 2-D grayscale image.*\(2, 5, 5\)"):
         func(np.ones((2, 5, 5)))
 
 

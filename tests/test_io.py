@@ -27,7 +27,8 @@ def test_load_formats_roundtrip(tmp_path, ext):
     arr = _grey()
     Image.fromarray(arr).save(tmp_path / f"a.{ext}")
     (img,) = load_images(tmp_path / f"a.{ext}")
-    assert img.dtype == np.float32 and img.shape == arr.shape
+    assert img.dtype == np.float32
+    assert img.shape == arr.shape
     tol = 0.2 if ext.lower().startswith("jp") else 0  # JPEG is lossy
     np.testing.assert_allclose(img, arr / 255.0, atol=tol + 1e-6)
 
@@ -196,9 +197,7 @@ def test_save_roundtrip_and_default_names(tmp_path):
 def test_save_single_image_to_file_and_3d_array(tmp_path):
     save_images(np.ones((3, 3)), tmp_path / "one.png")
     assert load_images(tmp_path / "one.png")[0].min() == 1.0
-    paths = save_images(
-        np.zeros((2, 4, 4), np.uint8), [tmp_path / "a.png", tmp_path / "b.png"]
-    )
+    paths = save_images(np.zeros((2, 4, 4), np.uint8), [tmp_path / "a.png", tmp_path / "b.png"])
     assert all(p.exists() for p in paths)
 
 
@@ -241,9 +240,7 @@ def test_save_bad_input(tmp_path):
 
 def _kaggle(root, names=("1", "2", "10"), shape=(5, 6)):
     save_images([np.full(shape, 0.6)] * len(names), root / "train", names=list(names))
-    save_images(
-        [np.ones(shape)] * len(names), root / "train_cleaned", names=list(names)
-    )
+    save_images([np.ones(shape)] * len(names), root / "train_cleaned", names=list(names))
     return root
 
 
@@ -254,8 +251,10 @@ def test_kaggle_layout(tmp_path):
     assert data.filenames == ["1.png", "2.png", "10.png"]
     assert len(data.noisy) == len(data.clean) == 3
     np.testing.assert_allclose(data.clean[0], 1.0)
-    assert data.test_filenames == ["7.png"] and data.test[0].shape == (3, 3)
-    assert data.groups is None and "3 pairs" in data.DESCR
+    assert data.test_filenames == ["7.png"]
+    assert data.test[0].shape == (3, 3)
+    assert data.groups is None
+    assert "3 pairs" in data.DESCR
     assert load_dirty_documents(root, include_test=False).test == []
 
 

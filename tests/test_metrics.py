@@ -77,10 +77,7 @@ def test_psnr_hand_computed():
 def test_psnr_is_mean_of_per_image_values_like_skimage():
     pairs = [_pair(s, seed=i) for i, s in enumerate(SHAPES)]
     expected = np.mean(
-        [
-            peak_signal_noise_ratio(c.astype(np.float64), n, data_range=1)
-            for c, n in pairs
-        ]
+        [peak_signal_noise_ratio(c.astype(np.float64), n, data_range=1) for c, n in pairs]
     )
     got = psnr([c for c, _ in pairs], [n for _, n in pairs])
     assert got == pytest.approx(expected, rel=1e-5)
@@ -102,16 +99,14 @@ def test_ssim_average_over_images():
     pairs = [_pair(s, seed=i) for i, s in enumerate(SHAPES)]
     expected = np.mean(
         [
-            structural_similarity(
-                c.astype(np.float64), n.astype(np.float64), data_range=1
-            )
+            structural_similarity(c.astype(np.float64), n.astype(np.float64), data_range=1)
             for c, n in pairs
         ]
     )
     assert ssim([c for c, _ in pairs], [n for _, n in pairs]) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("shape, win", [((5, 9), 5), ((6, 30), 5), ((4, 4), 3)])
+@pytest.mark.parametrize(("shape", "win"), [((5, 9), 5), ((6, 30), 5), ((4, 4), 3)])
 def test_ssim_tiny_images_shrink_window(shape, win):
     clean, noisy = _pair(shape)
     expected = structural_similarity(
@@ -189,7 +184,9 @@ def test_scorers_in_cross_val_score():
     X, y = _data()
     cv = KFold(3)
     scores = cross_val_score(Shift(0.2), X, y, scoring=neg_rmse_scorer, cv=cv)
-    assert scores.shape == (3,) and np.all(scores <= 0) and np.all(scores > -0.01)
+    assert scores.shape == (3,)
+    assert np.all(scores <= 0)
+    assert np.all(scores > -0.01)
     worse = cross_val_score(Shift(0.0), X, y, scoring=neg_rmse_scorer, cv=cv)
     assert np.all(worse < scores)
     assert np.all(cross_val_score(Shift(0.2), X, y, scoring=ssim_scorer, cv=cv) > 0.99)
@@ -199,9 +196,7 @@ def test_scorers_in_cross_val_score():
 @pytest.mark.parametrize("name", ["neg_rmse", "psnr", "ssim"])
 def test_get_scorer_in_grid_search(name):
     X, y = _data()
-    search = GridSearchCV(
-        Shift(), {"offset": [0.0, 0.1, 0.2, 0.3]}, scoring=get_scorer(name), cv=2
-    )
+    search = GridSearchCV(Shift(), {"offset": [0.0, 0.1, 0.2, 0.3]}, scoring=get_scorer(name), cv=2)
     search.fit(X, y)
     assert search.best_params_ == {"offset": 0.2}
 

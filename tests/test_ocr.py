@@ -82,9 +82,7 @@ def test_cer_without_rapidfuzz(monkeypatch):
 
 def test_missing_tesseract_binary(monkeypatch):
     pytesseract = pytest.importorskip("pytesseract")
-    monkeypatch.setattr(
-        pytesseract.pytesseract, "tesseract_cmd", "/nonexistent/tesseract-for-test"
-    )
+    monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", "/nonexistent/tesseract-for-test")
     with pytest.raises(
         OCRNotAvailableError,
         match=r"not found.*apt-get install tesseract-ocr.*pip install docdenoise\[ocr\]",
@@ -101,7 +99,7 @@ def test_missing_pytesseract(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "params, error, match",
+    ("params", "error", "match"),
     [
         ({"psm": 14}, ValueError, "psm must be an integer from 0 to 13, got 14"),
         ({"psm": "6"}, ValueError, "psm must be an integer"),

@@ -84,11 +84,7 @@ def _list_dir(folder: Path, pattern: str | None) -> list[Path]:
         and (pattern is None or fnmatch(p.name, pattern))
     ]
     if not files:
-        what = (
-            f"matching {pattern!r}"
-            if pattern
-            else "(" + ", ".join(IMAGE_EXTENSIONS) + ")"
-        )
+        what = f"matching {pattern!r}" if pattern else "(" + ", ".join(IMAGE_EXTENSIONS) + ")"
         raise ImageFileError(f"No image files {what} found in folder {str(folder)!r}.")
     return sorted(files, key=natural_key)
 
@@ -136,9 +132,7 @@ def _to_grayscale_array(im: Image.Image, path: Path) -> np.ndarray:
         return arr.astype(np.uint16)
     if mode == "F":
         arr = np.asarray(im, dtype=np.float32)
-        if arr.size and not (
-            np.isfinite(arr).all() and arr.min() >= 0 and arr.max() <= 1
-        ):
+        if arr.size and not (np.isfinite(arr).all() and arr.min() >= 0 and arr.max() <= 1):
             raise ImageFileError(
                 f"{str(path)!r}: floating-point image with values outside [0, 1] (or "
                 "non-finite); expected grey levels in [0, 1]."
@@ -180,9 +174,7 @@ def _open_checked(path: Path, max_pixels: int | None) -> Image.Image:
             f"{name!r} is not an image file Pillow can read; expected PNG, JPEG or TIFF."
         ) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ImageFileError(
-            f"Image file {name!r} is truncated or corrupt: {exc}"
-        ) from None
+        raise ImageFileError(f"Image file {name!r} is truncated or corrupt: {exc}") from None
     return im
 
 
@@ -271,9 +263,7 @@ def load_images(
 
 def _png_name(name: str) -> str:
     if Path(name).name != name or name in ("", ".", ".."):
-        raise ValueError(
-            f"names must be plain file names without folders, got {name!r}."
-        )
+        raise ValueError(f"names must be plain file names without folders, got {name!r}.")
     suffix = Path(name).suffix.lower()
     if suffix == "":
         return name + ".png"
@@ -386,9 +376,7 @@ def save_images(images, paths_or_dir, *, names=None, overwrite=False):
     batch = check_images(images, name="images")
     dests = _destinations(len(batch), paths_or_dir, names)
     if len({d.resolve() for d in dests}) != len(dests):
-        raise ValueError(
-            "Two images would be written to the same file; names must differ."
-        )
+        raise ValueError("Two images would be written to the same file; names must differ.")
     if not overwrite:
         for d in dests:
             if d.exists():

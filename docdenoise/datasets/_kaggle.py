@@ -163,13 +163,9 @@ def load_dirty_documents(path, *, include_test=True, max_pixels=MAX_IMAGE_PIXELS
     if (root / "groups.json").is_file():
         groups = _load_groups(root / "groups.json", filenames)
     groups_text = (
-        f"{len(np.unique(groups))} groups from groups.json"
-        if groups is not None
-        else "None"
+        f"{len(np.unique(groups))} groups from groups.json" if groups is not None else "None"
     )
-    descr = _DESCR.format(
-        root=root, n_pairs=len(noisy), n_test=len(test), groups=groups_text
-    )
+    descr = _DESCR.format(root=root, n_pairs=len(noisy), n_test=len(test), groups=groups_text)
     return Bunch(
         noisy=noisy,
         clean=clean,
