@@ -226,6 +226,17 @@ def write_csv(rows, path):
     -------
     path : pathlib.Path
         The file written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from docdenoise.evaluation import write_csv
+    >>> row = {"method": "noisy", "rmse": 0.2, "psnr": 13.98, "ssim": 0.5,
+    ...        "ocr_cer": None, "ocr_wer": None, "seconds": 0.0}
+    >>> path = write_csv([row], Path(tempfile.mkdtemp()) / "results.csv")
+    >>> print(path.read_text().splitlines()[1])
+    noisy,0.2,13.98,0.5,,,0.0
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

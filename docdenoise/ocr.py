@@ -247,6 +247,18 @@ def ocr_cer(y_true, y_pred, *, ocr=None, image_shape=None):
     See Also
     --------
     neg_ocr_cer_scorer : The scorer built on this function.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from PIL import Image, ImageDraw, ImageFont
+    >>> from docdenoise.ocr import ocr_cer
+    >>> page = Image.new("L", (420, 60), 255)
+    >>> font = ImageFont.load_default(size=28)
+    >>> ImageDraw.Draw(page).text((10, 12), "Clean pages read well", font=font, fill=0)
+    >>> clean = [np.asarray(page) / 255.0]
+    >>> ocr_cer(clean, [np.ones_like(clean[0])])  # doctest: +SKIP
+    1.0
     """
     ocr = TesseractOCR(image_shape=image_shape) if ocr is None else ocr
     true = check_images(y_true, image_shape=image_shape, name="y_true").images
