@@ -23,7 +23,12 @@ from ._devices import available_devices, resolve_device
 from ._failsafe import interruptible, rollback_on_error
 from ._inference import predict_images
 from ._progress import training_hooks
-from ._threads import check_n_threads, with_torch_threads
+from ._threads import (
+    GLOBAL_RNG_LOCK,
+    check_n_threads,
+    seeded_global_rng,
+    with_torch_threads,
+)
 from ._training import LR_SCHEDULES, PatchSampler, make_buckets, train
 from ._validation import ImageBatch, check_images, check_pairs, restore_form
 from ._version import __version__
@@ -499,15 +504,16 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         device = resolve_device(self.device)
         train_idx, val_idx = self._split(len(Xb), groups, seed)
 
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with seeded_global_rng(seed):  # fork_rng + manual_seed, safe in threads
             if continuing:
                 module = self.module_.to(device)
                 optimizer = self._continued_optimizer(module)
                 start_epoch = len(self.history_)
                 history = list(self.history_)
             else:
-                module = self._build_module().to(device)
+                with GLOBAL_RNG_LOCK:  # seed + init atomically when fits run in threads
+                    torch.manual_seed(seed)
+                    module = self._build_module().to(device)
                 optimizer = self._build_optimizer(module)
                 start_epoch, history = 0, []
             criterion = self._build_loss()

@@ -19,15 +19,48 @@ from __future__ import annotations
 
 import functools
 import numbers
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import torch
 
-__all__ = ["check_n_threads", "torch_threads", "with_torch_threads"]
+__all__ = [
+    "GLOBAL_RNG_LOCK",
+    "check_n_threads",
+    "seeded_global_rng",
+    "torch_threads",
+    "with_torch_threads",
+]
+
+#: Held while seeding torch's global random generator and initialising a network:
+#: estimators fitted in threads of one process (joblib's threading backend, dask
+#: with ``processes=False``) share that generator, and without the lock one fit's
+#: ``manual_seed`` can land between another's seed and its weight initialisation,
+#: making results depend on timing.
+GLOBAL_RNG_LOCK = threading.Lock()
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+@contextmanager
+def seeded_global_rng(seed: int) -> Iterator[None]:
+    """Seed torch's global CPU generator for the body, then restore its state.
+
+    Like ``torch.random.fork_rng(devices=[])`` followed by ``torch.manual_seed``,
+    but every write to the generator happens under :data:`GLOBAL_RNG_LOCK`, so
+    that one fit's seeding or restoring can never land inside another fit's
+    seed-and-initialise section (``with GLOBAL_RNG_LOCK: manual_seed; build``).
+    """
+    with GLOBAL_RNG_LOCK:
+        state = torch.get_rng_state()
+        torch.manual_seed(seed)
+    try:
+        yield
+    finally:
+        with GLOBAL_RNG_LOCK:
+            torch.set_rng_state(state)
 
 
 def check_n_threads(n_threads: Any) -> int | None:
