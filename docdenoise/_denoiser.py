@@ -360,7 +360,10 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
     def _check_X(self, X: Any, *, reset: bool, name: str = "X") -> ImageBatch:
         batch = check_images(X, image_shape=self.image_shape, name=name, out_of_range=self.out_of_range)
         if name == "X" and batch.form == "array2d":
-            validate_data(self, X, reset=reset, skip_check_array=True)
+            try:
+                validate_data(self, X, reset=reset, skip_check_array=True)
+            except ValueError as exc:  # n_features_in_ / feature names differ from fit
+                raise InvalidImageError(str(exc)) from None
         elif reset:
             for attr in ("n_features_in_", "feature_names_in_"):
                 if hasattr(self, attr):

@@ -122,20 +122,21 @@ def to_float_image(
             arr = np.clip(arr, 0, 255)
         return arr.astype(np.float32) / np.float32(255.0)
     if dtype.kind == "f":
-        out = arr.astype(np.float32, copy=False)
-        if out.size and not np.isfinite(out).all():
+        # Check before casting: 1e300 in float64 must be reported as out of range,
+        # not as the infinity it would become in float32.
+        if arr.size and not np.isfinite(arr).all():
             raise InvalidImageError(
                 f"{name} contains NaN or infinity; images must hold finite values."
             )
-        if out.size and (out.min() < 0.0 or out.max() > 1.0):
+        if arr.size and (arr.min() < 0.0 or arr.max() > 1.0):
             if out_of_range != "clip":
                 raise InvalidImageError(
-                    f"{name} has float values in [{out.min():.4g}, {out.max():.4g}]; "
+                    f"{name} has float values in [{arr.min():.4g}, {arr.max():.4g}]; "
                     "float images must lie in [0, 1] (divide 8-bit data by 255, or pass "
                     "out_of_range='clip')."
                 )
-            out = np.clip(out, 0.0, 1.0)
-        return out
+            arr = np.clip(arr, 0.0, 1.0)
+        return arr.astype(np.float32, copy=False)
     raise InvalidImageError(
         f"{name} has dtype {dtype}; expected a numeric array (uint8, uint16, bool, "
         "integer 0..255 or float in [0, 1])."

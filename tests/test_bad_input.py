@@ -47,6 +47,7 @@ REFUSED = [
         np.full((2, 8, 8), -1, np.int16),
         r"int16 with values in \[-1, -1\]",
     ),
+    ("float64-beyond-float32", np.full((2, 8, 8), 1e300), r"float values in \[1e\+300"),
     ("int32-above-255", np.full((2, 8, 8), 300, np.int32), r"int32 .*0\.\.255"),
     (
         "rgb-array",

@@ -1,0 +1,95 @@
+"""One fitted estimator used from several threads gives the sequential results."""
+
+from __future__ import annotations
+
+import pickle
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from docdenoise import DocumentDenoiser
+
+MODELS = {
+    "cae": {"model": "cae", "module__channels": (2, 4)},
+    "unet": {"model": "unet", "module__channels": (2, 2, 2, 2)},
+}
+
+
+def _inputs(seed=0):
+    rng = np.random.default_rng(seed)
+    shapes = [(16, 24), (9, 13), (1, 1), (40, 3), (24, 16), (5, 31)]
+    out = [rng.random(s, dtype=np.float32) for s in shapes]  # one image each (list form)
+    out.append(rng.random((3, 12, 20), dtype=np.float32))  # a 3-D stack
+    out.append([rng.random((7, 7), dtype=np.float32), rng.random((8, 20), dtype=np.float32)])
+    return out
+
+
+@pytest.fixture(scope="module", params=sorted(MODELS))
+def fitted(request):
+    rng = np.random.default_rng(1)
+    X = rng.random((4, 16, 24), dtype=np.float32)
+    return DocumentDenoiser(epochs=1, batch_size=2, random_state=0, **MODELS[request.param]).fit(
+        X, X
+    )
+
+
+def _call(est, x):
+    return est.transform([x] if isinstance(x, np.ndarray) and x.ndim == 2 else x)
+
+
+def _assert_same(a, b):
+    if isinstance(a, list):
+        assert isinstance(b, list)
+        assert len(a) == len(b)
+        for u, v in zip(a, b):
+            np.testing.assert_allclose(u, v, rtol=0, atol=1e-6)
+    else:
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("n_threads", [None, 1])
+def test_transform_from_many_threads_matches_sequential(fitted, n_threads):
+    fitted.set_params(n_threads=n_threads)
+    inputs = _inputs() * 3
+    expected = [_call(fitted, x) for x in inputs]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(pool.map(lambda x: _call(fitted, x), inputs))
+    for e, g in zip(expected, got):
+        _assert_same(e, g)
+
+
+def test_score_and_transform_interleaved(fitted):
+    rng = np.random.default_rng(2)
+    X = rng.random((4, 16, 24), dtype=np.float32)
+    Y = rng.random((4, 16, 24), dtype=np.float32)
+    score = fitted.score(X, Y)
+    out = fitted.transform(X)
+    jobs = [("score", X, Y), ("transform", X, None)] * 6
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(
+            pool.map(
+                lambda job: (
+                    fitted.score(job[1], job[2]) if job[0] == "score" else fitted.transform(job[1])
+                ),
+                jobs,
+            )
+        )
+    for job, res in zip(jobs, results):
+        if job[0] == "score":
+            assert res == pytest.approx(score, abs=1e-6)
+        else:
+            _assert_same(res, out)
+
+
+def test_pickling_while_transforming(fitted):
+    """``__getstate__`` copies the network; concurrent transforms are unaffected."""
+    X = _inputs()[0]
+    expected = _call(fitted, X)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = [pool.submit(_call, fitted, X) for _ in range(6)]
+        blobs = [pool.submit(pickle.dumps, fitted) for _ in range(3)]
+        for f in futures:
+            _assert_same(f.result(), expected)
+        for b in blobs:
+            _assert_same(_call(pickle.loads(b.result()), X), expected)
