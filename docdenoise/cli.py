@@ -1,0 +1,664 @@
+"""The ``docdenoise`` command: demo, train, denoise, evaluate, info.
+
+Each command parses its arguments, calls the library and prints what happened; the
+work itself lives in library functions (:func:`docdenoise._demo.run_demo`,
+:func:`docdenoise._batch.denoise_files`, :func:`docdenoise._batch.load_image_pairs`,
+:mod:`docdenoise.evaluation`, :func:`docdenoise._info.system_info`), so the command
+line and Python code behave the same.
+
+Exit status: 0 on success, 1 when the work failed (an unreadable file, a damaged
+model, a page that could not be cleaned), 2 for usage mistakes found before any
+work starts (a bad option, a missing input, an output that already exists).
+Errors are one line on stderr, ``docdenoise: error: ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+__all__ = ["build_parser", "main"]
+
+PROG = "docdenoise"
+
+
+class CommandLineError(Exception):
+    """A usage mistake found before any work started (exit status 2)."""
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
+    return value
+
+
+def _page_size(text: str) -> tuple[int, int]:
+    parts = text.lower().replace("×", "x").split("x")
+    try:
+        height, width = (int(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected HEIGHTxWIDTH in pixels such as 128x384, got {text!r}"
+        ) from None
+    if height < 1 or width < 1:
+        raise argparse.ArgumentTypeError(f"expected positive sizes, got {text!r}")
+    return height, width
+
+
+def _param(text: str) -> tuple[str, Any]:
+    name, sep, raw = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=VALUE such as module__channels=(16,32,64,96), got {text!r}"
+        )
+    try:
+        value = ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        value = raw  # a plain string such as optimizer=adamw
+    return name.strip(), value
+
+
+def _show_progress(args: argparse.Namespace) -> bool:
+    """Progress bars only for a person watching: not with --quiet, not into a file."""
+    return not args.quiet and sys.stderr.isatty()
+
+
+def _say(args: argparse.Namespace, message: str = "") -> None:
+    if not args.quiet:
+        print(message, flush=True)
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}m {secs:02d}s" if minutes else f"{seconds:.1f}s"
+
+
+def _existing_dir(path: str, what: str) -> Path:
+    folder = Path(path)
+    if not folder.exists():
+        raise CommandLineError(f"{what} {path!r} does not exist.")
+    if not folder.is_dir():
+        raise CommandLineError(f"{what} {path!r} is not a folder.")
+    return folder
+
+
+def _estimator_params(args: argparse.Namespace, names: Sequence[str]) -> dict[str, Any]:
+    """The estimator parameters set on the command line, checked against the estimator."""
+    from ._denoiser import NESTED_PREFIXES, DocumentDenoiser
+
+    known = DocumentDenoiser().get_params()
+    params = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+    if getattr(args, "threads", None) is not None:
+        params["n_threads"] = args.threads
+    params.update(dict(getattr(args, "param", None) or []))
+    for name in params:
+        if name not in known and not name.startswith(NESTED_PREFIXES):
+            raise CommandLineError(
+                f"DocumentDenoiser has no parameter {name!r}; known parameters: "
+                f"{', '.join(sorted(known))}, and module__*, optimizer__*, loss__*."
+            )
+    return params
+
+
+def _load_model(path: str | None, device: str) -> Any:
+    from . import _denoiser
+    from ._denoiser import DocumentDenoiser
+
+    if path is not None:
+        if not Path(path).is_file():
+            raise CommandLineError(f"Model file {path!r} does not exist.")
+        return DocumentDenoiser.load(path, device=device)
+    listing = getattr(_denoiser, "pretrained_models", None)
+    if not hasattr(DocumentDenoiser, "pretrained") or listing is None or not listing():
+        raise CommandLineError(
+            "No pretrained model ships with this installation; pass --model FILE "
+            "(train one with 'docdenoise train' or 'docdenoise demo')."
+        )
+    return DocumentDenoiser.pretrained(device=device)
+
+
+def _set_threads(estimator: Any, threads: int | None) -> None:
+    if threads is not None:
+        if "n_threads" not in estimator.get_params():
+            raise CommandLineError("--threads needs a DocumentDenoiser with n_threads.")
+        estimator.set_params(n_threads=threads)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from ._demo import run_demo
+
+    out = Path(args.out_dir)
+    if out.exists() and not out.is_dir():
+        raise CommandLineError(f"--out-dir {args.out_dir!r} exists and is not a folder.")
+    kwargs: dict[str, Any] = {}
+    if args.pages is not None:
+        kwargs["n_train"] = args.pages
+    if args.page_size is not None:
+        kwargs["shape"] = args.page_size
+    result = run_demo(
+        out,
+        epochs=args.epochs,
+        random_state=args.seed,
+        progress=_show_progress(args),
+        log=(lambda msg: _say(args, msg)),
+        **kwargs,
+    )
+    rmse = result.rmse
+    print(f"\nRMSE on {result.n_test} held-out pages (lower is better):")
+    print(f"  {'noisy input':<20} {rmse['noisy']:.4f}")
+    for name, value in rmse.items():
+        if name not in ("noisy", "cleaned"):
+            print(f"  {name:<20} {value:.4f}")
+    gain = 100 * (1 - rmse["cleaned"] / rmse["noisy"]) if rmse["noisy"] > 0 else 0.0
+    print(f"  {'docdenoise':<20} {rmse['cleaned']:.4f}  ({gain:.0f}% lower than the input)")
+    files = result.files
+    print(f"\nTrained in {_duration(result.train_seconds)}. Wrote to {out}{'/'}:")
+    described = [
+        ("before_after", "noisy | cleaned | clean target, side by side"),
+        ("loss_curve", "training and validation loss per epoch"),
+        ("difference", "what the denoiser changed on page 1"),
+        ("model", "the trained denoiser"),
+        ("noisy", "held-out noisy pages (PNG)"),
+        ("cleaned", "the same pages, cleaned"),
+    ]
+    for key, text in described:
+        if key in files:
+            name = files[key].name + ("/" if files[key].is_dir() else "")
+            print(f"  {name:<19} {text}")
+    print(
+        "\nClean your own scans with this model:\n"
+        f"  docdenoise denoise {files['noisy']} --model {files['model']} "
+        "--out-dir cleaned-pages"
+    )
+    return 0
+
+
+_TRAIN_PARAMS = (
+    "model",
+    "epochs",
+    "lr",
+    "batch_size",
+    "device",
+    "patch_size",
+    "patches_per_image",
+    "augment",
+    "lr_schedule",
+    "early_stopping",
+    "max_time",
+    "validation_fraction",
+    "random_state",
+)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from ._batch import load_image_pairs
+    from ._denoiser import DocumentDenoiser
+
+    data_dir = _existing_dir(args.data_dir, "Data folder")
+    out = Path(args.out)
+    if out.is_dir():
+        raise CommandLineError(f"--out {args.out!r} is a folder; expected a file name.")
+    if out.exists() and not args.overwrite:
+        raise CommandLineError(f"{args.out!r} already exists; pass --overwrite to replace it.")
+    params = _estimator_params(args, _TRAIN_PARAMS)
+    params["verbose"] = 2 if _show_progress(args) else 0
+    estimator = DocumentDenoiser(**params)
+    try:  # check the parameters before loading the data
+        estimator._validate_params()
+    except ValueError as exc:
+        raise CommandLineError(str(exc)) from None
+
+    data = load_image_pairs(data_dir)
+    groups = "" if data.groups is None else f" in {len(set(data.groups.tolist()))} groups"
+    _say(args, f"Loaded {len(data.noisy)} noisy/clean pairs{groups} from {data_dir}.")
+    tic = time.perf_counter()
+    estimator.fit(data.noisy, data.clean, groups=data.groups)
+    seconds = time.perf_counter() - tic
+    last = estimator.history_[-1]
+    valid = last.get("valid_loss", float("nan"))
+    valid_text = "" if valid != valid else f", valid_loss {valid:.5f}"
+    _say(
+        args,
+        f"Trained {estimator.model!r} for {len(estimator.history_)} epochs in "
+        f"{_duration(seconds)}: train_loss {last['train_loss']:.5f}{valid_text}.",
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    estimator.save(out)
+    print(f"Saved the model to {out}.")
+    return 0
+
+
+def _cmd_denoise(args: argparse.Namespace) -> int:
+    from ._batch import denoise_files, expand_inputs, plan_outputs
+
+    try:  # check every path before loading the model
+        files = expand_inputs(args.inputs)
+        plan_outputs(files, args.out_dir, overwrite=args.overwrite)
+    except (ValueError, FileExistsError) as exc:
+        raise CommandLineError(str(exc)) from None
+    estimator = _load_model(args.model, args.device)
+    _set_threads(estimator, args.threads)
+
+    def report(path: Path, message: str) -> None:
+        print(f"{PROG}: skipped {path}: {message}", file=sys.stderr, flush=True)
+
+    report_ = denoise_files(
+        estimator,
+        files,
+        args.out_dir,
+        overwrite=args.overwrite,
+        progress=_show_progress(args),
+        on_error=report,
+    )
+    n_ok, n_bad = len(report_.written), len(report_.failed)
+    skipped = f"; {n_bad} skipped (see above)" if n_bad else ""
+    _say(args, f"Cleaned {n_ok} of {n_ok + n_bad} pages into {args.out_dir}{skipped}.")
+    return 0 if report_.ok else 1
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from . import evaluation
+    from ._batch import load_image_pairs
+
+    data_dir = _existing_dir(args.data_dir, "Data folder")
+    if args.csv is not None and Path(args.csv).exists() and not args.overwrite:
+        raise CommandLineError(f"{args.csv!r} already exists; pass --overwrite to replace it.")
+    estimator = _load_model(args.model, args.device)
+    _set_threads(estimator, args.threads)
+    data = load_image_pairs(data_dir)
+    _say(args, f"Evaluating on {len(data.noisy)} noisy/clean pairs from {data_dir} ...")
+    table = evaluation.evaluate(
+        {"noisy input": None, "docdenoise": estimator},
+        data.noisy,
+        data.clean,
+        ocr=not args.no_ocr,
+    )
+    print(table.to_string() if hasattr(table, "to_string") else table)
+    if args.csv is not None:
+        table.to_csv(args.csv)
+        _say(args, f"Wrote {args.csv}.")
+    return 0
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from ._info import system_info
+
+    info = system_info()
+    width = max(len(k) for k in info)
+    for key, value in info.items():
+        print(f"{key + ':':<{width + 2}}{value}")
+    return 0
+
+
+# --------------------------------------------------------------------------- parser
+
+_DESCRIPTION = """\
+Remove stains, creases, shadows and noise from scanned document images.
+
+Start with 'docdenoise demo': it makes synthetic dirty pages, trains a small
+network in about two minutes and writes before/after pictures. Then clean your
+own scans with 'docdenoise denoise', or train on your own pairs with
+'docdenoise train'."""
+
+_EPILOG = """\
+examples:
+  docdenoise demo
+  docdenoise denoise scans/ --out-dir cleaned/
+  docdenoise train data/ --out model.safetensors --epochs 30
+  docdenoise evaluate data/ --model model.safetensors
+  docdenoise info
+
+Run 'docdenoise COMMAND --help' for the options of each command."""
+
+_DEMO_EPILOG = """\
+The demo generates synthetic dirty pages (no downloads), trains a denoiser on
+most of them for about a minute and cleans the rest. It prints the pixel RMSE of
+the held-out pages before and after (and of the classical median-background
+baseline), and writes into --out-dir:
+
+  before_after.png   noisy | cleaned | clean target, side by side
+  loss_curve.png     training and validation loss per epoch
+  difference.png     what the denoiser changed on one page
+  model.safetensors  the trained model, for 'docdenoise denoise --model'
+  noisy/, cleaned/   the held-out pages as PNG files
+
+examples:
+  docdenoise demo
+  docdenoise demo --out-dir /tmp/demo --epochs 20 --seed 1
+  docdenoise demo --pages 8 --page-size 64x128 --epochs 2   # a 10-second smoke test"""
+
+_TRAIN_EPILOG = """\
+DATA_DIR holds noisy/clean pairs in one of two layouts:
+
+  DATA_DIR/train/ + DATA_DIR/train_cleaned/   Kaggle "Denoising Dirty Documents"
+  DATA_DIR/noisy/ + DATA_DIR/clean/           pairs matched by file name (7.jpg ~ 7.png)
+
+An optional DATA_DIR/groups.json (a list of lists of file numbers or names) keeps
+pages that share text on the same side of the validation split.
+
+examples:
+  docdenoise train data/ --out model.safetensors
+  docdenoise train data/ --out unet.safetensors --model unet --patch-size 128 \\
+      --epochs 40 --lr-schedule cosine --augment
+  docdenoise train data/ --out small.safetensors --param 'module__channels=(8, 16)'"""
+
+_DENOISE_EPILOG = """\
+INPUTS are image files (PNG, JPEG, TIFF), folders (their image files, not
+recursive) or quoted glob patterns ('scans/**/*.jpg'). Each page is written to
+--out-dir under its own name with a .png suffix, at its original size. Existing
+outputs are kept unless --overwrite is given; inputs are never overwritten. A file
+that cannot be read is reported and skipped, and the exit status is then 1.
+
+examples:
+  docdenoise denoise scans/ --out-dir cleaned/
+  docdenoise denoise page1.jpg page2.tif --out-dir cleaned/ --model model.safetensors
+  docdenoise denoise 'archive/**/*.png' --out-dir cleaned/ --overwrite"""
+
+_EVALUATE_EPILOG = """\
+Scores the model on the noisy/clean pairs in DATA_DIR (same layouts as 'train'):
+pixel RMSE, PSNR and SSIM, and OCR character error rate with Tesseract unless
+--no-ocr is given, next to the untouched noisy input. Use pages the model was not
+trained on.
+
+examples:
+  docdenoise evaluate data/ --model model.safetensors
+  docdenoise evaluate data/ --model model.safetensors --no-ocr --csv scores.csv"""
+
+_INFO_EPILOG = """\
+Prints versions, the torch devices found (cpu, cuda:N, mps), torch's thread
+count and which optional extras are installed. Paste it into bug reports.
+
+example:
+  docdenoise info"""
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=32)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{PROG}: error: {message}\n")
+
+
+def _version_text() -> str:
+    import torch
+
+    from ._version import __version__
+
+    return f"{PROG} {__version__} (torch {torch.__version__})"
+
+
+class _VersionAction(argparse.Action):
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs: Any):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None):
+        print(_version_text())
+        parser.exit()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the ``docdenoise`` argument parser.
+
+    Returns
+    -------
+    parser : argparse.ArgumentParser
+        The parser with one sub-command per task.
+    """
+    from .models import available_models
+
+    parser = _Parser(
+        prog=PROG,
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=_Formatter,
+    )
+    parser.add_argument("-V", "--version", action=_VersionAction, help="print the version and exit")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bars and no chatter"
+    )
+    sub = parser.add_subparsers(
+        title="commands", dest="command", metavar="COMMAND", parser_class=_Parser
+    )
+
+    def command(name: str, help_: str, epilog: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(
+            name,
+            help=help_,
+            description=help_[0].upper() + help_[1:] + ".",
+            epilog=epilog,
+            formatter_class=_Formatter,
+            parents=[common],
+        )
+        return p
+
+    def device_and_threads(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--device",
+            default="auto",
+            help="'auto' (default: cuda, then mps, then cpu), 'cpu', 'cuda', 'cuda:N' or 'mps'",
+        )
+        p.add_argument(
+            "--threads",
+            type=_positive_int,
+            metavar="N",
+            help="CPU threads for torch (default: torch's choice)",
+        )
+
+    # demo
+    p = command(
+        "demo", "train on synthetic dirty pages and show before/after pictures", _DEMO_EPILOG
+    )
+    p.add_argument(
+        "--out-dir",
+        default="docdenoise-demo",
+        metavar="DIR",
+        help="where to write pictures, model and pages (default: ./docdenoise-demo)",
+    )
+    p.add_argument("--epochs", type=_positive_int, metavar="N", help="training epochs")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default: 0)")
+    p.add_argument("--pages", type=_positive_int, metavar="N", help="training pages (default: 48)")
+    p.add_argument(
+        "--page-size",
+        type=_page_size,
+        metavar="HxW",
+        help="page size in pixels (default: 128x384)",
+    )
+    p.set_defaults(func=_cmd_demo)
+
+    # train
+    p = command("train", "train a denoiser on folders of noisy/clean pairs", _TRAIN_EPILOG)
+    p.add_argument("data_dir", metavar="DATA_DIR", help="folder of noisy/clean pairs")
+    p.add_argument(
+        "-o", "--out", required=True, metavar="FILE", help="model file to write (.safetensors)"
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
+    p.add_argument(
+        "--model",
+        choices=available_models(),
+        help="network (default: cae, the reference autoencoder)",
+    )
+    p.add_argument(
+        "--epochs", type=_positive_int, metavar="N", help="passes over the data (default: 64)"
+    )
+    p.add_argument(
+        "--lr", type=_positive_float, metavar="RATE", help="learning rate (default: 0.001)"
+    )
+    p.add_argument(
+        "--batch-size", type=_positive_int, metavar="N", help="images per step (default: 16)"
+    )
+    p.add_argument(
+        "--patch-size",
+        type=_positive_int,
+        metavar="PX",
+        help="train on random square crops of PX pixels instead of whole pages",
+    )
+    p.add_argument(
+        "--patches-per-image", type=_positive_int, metavar="N", help="crops per page and epoch"
+    )
+    p.add_argument(
+        "--augment",
+        action="store_true",
+        default=None,
+        help="random flips, rotations and brightness",
+    )
+    p.add_argument(
+        "--lr-schedule", choices=["cosine", "onecycle", "plateau"], help="learning-rate schedule"
+    )
+    p.add_argument(
+        "--early-stopping",
+        action="store_true",
+        default=None,
+        help="stop when the validation loss stops improving; keep the best weights",
+    )
+    p.add_argument(
+        "--max-time", type=_positive_float, metavar="SECONDS", help="stop training after this long"
+    )
+    p.add_argument(
+        "--validation-fraction",
+        type=_fraction,
+        metavar="F",
+        help="share of pages held out for the validation loss (default: 0.1)",
+    )
+    p.add_argument("--seed", dest="random_state", type=int, metavar="S", help="random seed")
+    p.add_argument(
+        "--param",
+        type=_param,
+        action="append",
+        metavar="NAME=VALUE",
+        help="any other DocumentDenoiser parameter, e.g. optimizer=adamw or "
+        "'module__channels=(16, 32)' (quoted); repeatable",
+    )
+    device_and_threads(p)
+    p.set_defaults(func=_cmd_train)
+
+    # denoise
+    p = command("denoise", "clean scanned pages and write them as PNG", _DENOISE_EPILOG)
+    p.add_argument(
+        "inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns"
+    )
+    p.add_argument(
+        "-o", "--out-dir", required=True, metavar="DIR", help="folder for the cleaned pages"
+    )
+    p.add_argument(
+        "-m",
+        "--model",
+        metavar="FILE",
+        help="model file from 'docdenoise train' (default: the shipped pretrained model)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace existing files in DIR")
+    device_and_threads(p)
+    p.set_defaults(func=_cmd_denoise)
+
+    # evaluate
+    p = command(
+        "evaluate", "score a model on noisy/clean pairs (RMSE, PSNR, SSIM, OCR)", _EVALUATE_EPILOG
+    )
+    p.add_argument("data_dir", metavar="DATA_DIR", help="folder of noisy/clean pairs")
+    p.add_argument(
+        "-m",
+        "--model",
+        metavar="FILE",
+        help="model file (default: the shipped pretrained model)",
+    )
+    p.add_argument(
+        "--no-ocr", action="store_true", help="skip the OCR error rate (no Tesseract needed)"
+    )
+    p.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
+    p.add_argument("--overwrite", action="store_true", help="replace the CSV file if it exists")
+    device_and_threads(p)
+    p.set_defaults(func=_cmd_evaluate)
+
+    # info
+    p = command("info", "show versions, devices, threads and optional extras", _INFO_EPILOG)
+    p.set_defaults(func=_cmd_info)
+    return parser
+
+
+def _describe_error(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        return f"{exc.strerror}: {str(exc.filename)!r}"
+    text = str(exc) or type(exc).__name__
+    return " ".join(text.split()) if "\n" not in text.strip() else text.strip()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``docdenoise`` command line.
+
+    Parameters
+    ----------
+    argv : sequence of str, default=None
+        Arguments without the program name; default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    status : int
+        0 on success, 1 when the work failed, 2 for usage mistakes.
+
+    Examples
+    --------
+    >>> from docdenoise.cli import main
+    >>> main(["--version"])  # doctest: +ELLIPSIS
+    docdenoise ... (torch ...)
+    0
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return 2
+    from .exceptions import DocDenoiseError
+
+    try:
+        return int(args.func(args))
+    except CommandLineError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except (DocDenoiseError, OSError, ValueError, ImportError, MemoryError) as exc:
+        print(f"{PROG}: error: {_describe_error(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130

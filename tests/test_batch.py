@@ -1,0 +1,209 @@
+"""Tests for file batch denoising, pair loading and training progress bars."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from sklearn.preprocessing import FunctionTransformer
+
+from docdenoise import DocumentDenoiser
+from docdenoise._batch import (
+    denoise_files,
+    expand_inputs,
+    load_image_pairs,
+    plan_outputs,
+)
+from docdenoise._progress import TrainingProgress, training_hooks
+from docdenoise.datasets import load_images, save_images
+from docdenoise.exceptions import ImageFileError
+
+RNG = np.random.default_rng(0)
+
+
+def _page(h=6, w=9):
+    return RNG.random((h, w), dtype=np.float32)
+
+
+def _invert():
+    return FunctionTransformer(lambda pages: [1 - p for p in pages])
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def test_expand_inputs_folders_files_globs_dedup(tmp_path):
+    save_images([_page()] * 3, tmp_path / "a", names=["10", "2", "1"])
+    (tmp_path / "a" / "notes.txt").write_text("x")
+    (tmp_path / "a" / "sub").mkdir()
+    save_images([_page()], tmp_path / "a" / "sub", names=["deep"])
+    files = expand_inputs([tmp_path / "a", str(tmp_path / "a" / "2.png")])
+    assert [p.name for p in files] == ["1.png", "2.png", "10.png"]  # natural sort, no dup
+    deep = expand_inputs([str(tmp_path / "a" / "**" / "*.png")])
+    assert [p.name for p in deep] == ["1.png", "2.png", "10.png", "deep.png"]
+    # An explicit file is kept whatever its suffix (it is reported later if unreadable).
+    assert expand_inputs([tmp_path / "a" / "notes.txt"])[0].name == "notes.txt"
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda d: [d / "missing.png"], "does not exist"),
+        (lambda d: [str(d / "*.tif")], "No image files match the pattern"),
+        (lambda d: [d], "No image files"),
+        (lambda d: [], "No input files given"),
+    ],
+)
+def test_expand_inputs_errors(tmp_path, make, match):
+    with pytest.raises(ImageFileError, match=match):
+        expand_inputs(make(tmp_path))
+
+
+def test_plan_outputs(tmp_path):
+    plan = plan_outputs([tmp_path / "x" / "a.jpg", tmp_path / "b.TIF"], tmp_path / "out")
+    assert plan == [tmp_path / "out" / "a.png", tmp_path / "out" / "b.png"]
+    with pytest.raises(ValueError, match="would both be written to"):
+        plan_outputs([tmp_path / "x" / "a.jpg", tmp_path / "a.png"], tmp_path / "out")
+    save_images([_page()], tmp_path, names=["a"])
+    with pytest.raises(ValueError, match="would overwrite the input file"):
+        plan_outputs([tmp_path / "a.png"], tmp_path, overwrite=True)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "b.png").write_bytes(b"")
+    with pytest.raises(FileExistsError, match="b.png' already exists"):
+        plan_outputs([tmp_path / "b.tif"], tmp_path / "out")
+    assert plan_outputs([tmp_path / "b.tif"], tmp_path / "out", overwrite=True)
+    with pytest.raises(ValueError, match="is not a folder"):
+        plan_outputs([tmp_path / "b.tif"], tmp_path / "a.png")
+
+
+# --------------------------------------------------------------------------- denoise
+
+
+def test_denoise_files_writes_cleaned_pages_and_reports_failures(tmp_path):
+    pages = [_page(), _page(4, 7)]
+    save_images(pages, tmp_path / "in", names=["p1", "p2"])
+    (tmp_path / "in" / "p3.png").write_bytes(b"garbage")
+    errors = []
+    report = denoise_files(
+        _invert(),
+        [tmp_path / "in"],
+        tmp_path / "out",
+        on_error=lambda path, msg: errors.append((path.name, msg)),
+    )
+    assert not report.ok
+    assert [p.name for p in report.written] == ["p1.png", "p2.png"]
+    assert [(p.name, "Pillow" in m) for p, m in report.failed] == [("p3.png", True)]
+    assert [name for name, _ in errors] == ["p3.png"]
+    for page, path in zip(pages, report.written):
+        (out,) = load_images(path)
+        np.testing.assert_allclose(out, 1 - page, atol=1 / 255 + 1e-6)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["p1.png", "p2.png"]
+
+
+def test_denoise_files_failed_transform_is_skipped(tmp_path):
+    save_images([_page(), _page(3, 3)], tmp_path, names=["ok", "small"])
+
+    def fussy(pages):
+        if pages[0].shape == (3, 3):
+            raise ValueError("too small")
+        return pages
+
+    report = denoise_files(FunctionTransformer(fussy), [tmp_path], tmp_path / "out")
+    assert [p.name for p in report.written] == ["ok.png"]
+    assert report.failed == [(tmp_path / "small.png", "too small")]
+
+
+def test_denoise_files_checks_plan_before_writing(tmp_path):
+    save_images([_page(), _page()], tmp_path / "in", names=["a", "b"])
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "b.png").write_bytes(b"old")
+    with pytest.raises(FileExistsError):
+        denoise_files(_invert(), [tmp_path / "in"], tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["b.png"]
+
+
+def test_denoise_files_progress_bar(tmp_path, capsys):
+    save_images([_page()], tmp_path, names=["a"])
+    denoise_files(_invert(), [tmp_path / "a.png"], tmp_path / "o1", progress=True)
+    assert "denoising" in capsys.readouterr().err
+    denoise_files(_invert(), [tmp_path / "a.png"], tmp_path / "o2")
+    assert capsys.readouterr().err == ""
+
+
+# --------------------------------------------------------------------------- pairs
+
+
+def test_load_image_pairs_noisy_clean_by_stem(tmp_path):
+    save_images([_page(), _page(5, 5)], tmp_path / "noisy", names=["2", "10"])
+    save_images([_page(), _page(5, 5)], tmp_path / "clean", names=["2", "10"])
+    (tmp_path / "groups.json").write_text('[["2"], ["10"]]')
+    data = load_image_pairs(tmp_path)
+    assert data.filenames == ["2.png", "10.png"]
+    assert [x.shape for x in data.noisy] == [(6, 9), (5, 5)]
+    assert data.groups.tolist() == [0, 1]
+
+
+def test_load_image_pairs_kaggle_layout(tmp_path):
+    save_images([_page()], tmp_path / "train", names=["1"])
+    save_images([_page()], tmp_path / "train_cleaned", names=["1"])
+    data = load_image_pairs(tmp_path)
+    assert data.filenames == ["1.png"]
+    assert data.groups is None
+
+
+@pytest.mark.parametrize(
+    ("noisy", "clean", "match"),
+    [
+        ({"a": (6, 9), "b": (6, 9)}, {"a": (6, 9)}, "has no clean partner named 'b'"),
+        ({"a": (6, 9)}, {"a": (6, 9), "c": (6, 9)}, "has no noisy partner"),
+        ({"a": (6, 9)}, {"a": (6, 8)}, "Size mismatch"),
+    ],
+)
+def test_load_image_pairs_errors(tmp_path, noisy, clean, match):
+    for folder, spec in (("noisy", noisy), ("clean", clean)):
+        save_images([_page(*s) for s in spec.values()], tmp_path / folder, names=list(spec))
+    with pytest.raises(ImageFileError, match=match):
+        load_image_pairs(tmp_path)
+
+
+def test_load_image_pairs_missing_layout(tmp_path):
+    with pytest.raises(ImageFileError, match="does not exist"):
+        load_image_pairs(tmp_path / "nope")
+    with pytest.raises(ImageFileError, match="neither train/"):
+        load_image_pairs(tmp_path)
+
+
+# --------------------------------------------------------------------------- progress
+
+
+def test_training_progress_bars():
+    stream = io.StringIO()
+    progress = TrainingProgress(2, file=stream)
+    for epoch in (1, 2):
+        for step in (1, 2, 3):
+            progress.on_batch_end(step, 3)
+        assert progress.batch_bar.n == 3
+        progress.on_epoch_end({"epoch": epoch, "train_loss": 0.5 / epoch, "valid_loss": 0.25})
+    progress.close()
+    text = stream.getvalue()
+    assert "2/2" in text
+    assert "train_loss=0.25000" in text
+    assert "valid_loss=0.25000" in text
+
+
+def test_training_hooks_by_verbosity():
+    with training_hooks(0, epochs=1, report=print) as hooks:
+        assert hooks == {}
+    with training_hooks(1, epochs=1, report=print) as hooks:
+        assert hooks == {"on_epoch_end": print}
+    with training_hooks(2, epochs=1, report=print) as hooks:
+        assert set(hooks) == {"on_epoch_end", "on_batch_end"}
+
+
+def test_fit_verbose_2_shows_bars(capsys):
+    pages = RNG.random((4, 8, 8), dtype=np.float32)
+    DocumentDenoiser(epochs=2, batch_size=2, verbose=2, random_state=0).fit(pages, pages)
+    err = capsys.readouterr().err
+    assert "training" in err
+    assert "2/2" in err

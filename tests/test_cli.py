@@ -1,0 +1,370 @@
+"""Tests for the docdenoise command line (in-process ``main([...])``, one subprocess)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import docdenoise
+from docdenoise import DocumentDenoiser, _denoiser, cli
+from docdenoise.cli import main
+from docdenoise.datasets import load_images, save_images
+
+RNG = np.random.default_rng(0)
+SHAPE = (16, 24)
+
+
+def _pages(n: int, shape: tuple[int, int] = SHAPE) -> np.ndarray:
+    return RNG.random((n, *shape), dtype=np.float32)
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory) -> Path:
+    """A tiny trained model file, made once for the module."""
+    path = tmp_path_factory.mktemp("model") / "tiny.safetensors"
+    noisy = _pages(4)
+    den = DocumentDenoiser(epochs=1, batch_size=4, random_state=0, device="cpu")
+    den.fit(noisy, np.clip(noisy + 0.1, 0, 1)).save(path)
+    return path
+
+
+@pytest.fixture
+def pairs_dir(tmp_path) -> Path:
+    """noisy/ + clean/ layout with four pairs."""
+    names = [f"p{i}" for i in range(4)]
+    save_images(_pages(4), tmp_path / "pairs" / "noisy", names=names)
+    save_images(_pages(4), tmp_path / "pairs" / "clean", names=names)
+    return tmp_path / "pairs"
+
+
+@pytest.fixture
+def scans(tmp_path) -> Path:
+    """A folder with two PNG pages (different sizes) and one JPEG page."""
+    folder = tmp_path / "scans"
+    save_images([_pages(1)[0], _pages(1, (20, 12))[0]], folder, names=["a", "b"])
+    Image.fromarray((_pages(1, (10, 30))[0] * 255).astype(np.uint8)).save(folder / "c.jpg")
+    return folder
+
+
+def _no_pretrained(monkeypatch) -> None:
+    monkeypatch.setattr(_denoiser, "pretrained_models", lambda: [], raising=False)
+
+
+# --------------------------------------------------------------------------- basics
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip().startswith(f"docdenoise {docdenoise.__version__} ")
+
+
+@pytest.mark.parametrize("command", [[], ["demo"], ["train"], ["denoise"], ["evaluate"], ["info"]])
+def test_help_has_examples(command, capsys):
+    assert main([*command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "example" in out
+    assert f"docdenoise {command[0]}" in out if command else "docdenoise demo" in out
+
+
+def test_no_command_prints_help_and_fails(capsys):
+    assert main([]) == 2
+    assert "commands:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "match"),
+    [
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        (["train", "data"], "the following arguments are required: -o/--out"),
+        (["train", "d", "-o", "m", "--epochs", "0"], "--epochs: expected a whole number >= 1"),
+        (["train", "d", "-o", "m", "--lr", "fast"], "--lr: expected a number > 0"),
+        (["train", "d", "-o", "m", "--validation-fraction", "1"], r"expected a number in \[0, 1\)"),
+        (["train", "d", "-o", "m", "--model", "resnet"], "invalid choice: 'resnet'"),
+        (["train", "d", "-o", "m", "--param", "oops"], "expected NAME=VALUE"),
+        (["demo", "--page-size", "big"], "expected HEIGHTxWIDTH"),
+        (["denoise", "x.png"], "required: -o/--out-dir"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(argv, match, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.splitlines()[-1].startswith("docdenoise: error: ")
+
+    assert re.search(match, err)
+
+
+def test_info_lists_versions_devices_and_extras(capsys):
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    lines = dict(line.split(":", 1) for line in out.splitlines())
+    assert lines["docdenoise"].strip() == docdenoise.__version__
+    assert "cpu" in lines["devices"]
+    assert int(lines["torch threads"]) >= 1
+    for key in ("torch", "matplotlib (plot)", "tesseract (ocr)", "dask (dask)", "models"):
+        assert key in lines
+
+
+def test_subprocess_python_m_info_and_exit_status():
+    info = subprocess.run(
+        [sys.executable, "-m", "docdenoise", "info"], capture_output=True, text=True, timeout=120
+    )
+    assert info.returncode == 0
+    assert "devices:" in info.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "docdenoise", "denoise", "missing.png", "-o", "out"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == "docdenoise: error: Input 'missing.png' does not exist."
+
+
+# --------------------------------------------------------------------------- train
+
+
+def test_train_on_noisy_clean_folders(pairs_dir, tmp_path, capsys):
+    out = tmp_path / "models" / "m.safetensors"
+    argv = ["train", str(pairs_dir), "--out", str(out), "--epochs", "2", "--seed", "0"]
+    assert main([*argv, "--batch-size", "2", "--param", "module__channels=(4, 8)"]) == 0
+    text = capsys.readouterr().out
+    assert "Loaded 4 noisy/clean pairs" in text
+    assert "for 2 epochs" in text
+    den = DocumentDenoiser.load(out)
+    assert len(den.history_) == 2
+    assert den.batch_size == 2
+    assert den.random_state == 0
+    assert tuple(den.module__channels) == (4, 8)
+
+
+def test_train_on_kaggle_layout_with_groups(tmp_path, capsys):
+    names = ["1", "2", "3", "4"]
+    save_images(_pages(4), tmp_path / "train", names=names)
+    save_images(_pages(4), tmp_path / "train_cleaned", names=names)
+    (tmp_path / "groups.json").write_text("[[1, 2], [3, 4]]")
+    out = tmp_path / "m.safetensors"
+    assert main(["train", str(tmp_path), "-o", str(out), "--epochs", "1", "-q"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == f"Saved the model to {out}."  # -q: no chatter
+    assert out.is_file()
+
+
+def test_train_refuses_existing_output_unless_overwrite(pairs_dir, tmp_path, capsys):
+    out = tmp_path / "m.safetensors"
+    out.write_bytes(b"keep me")
+    argv = ["train", str(pairs_dir), "-o", str(out), "--epochs", "1", "-q"]
+    assert main(argv) == 2
+    assert "already exists; pass --overwrite" in capsys.readouterr().err
+    assert out.read_bytes() == b"keep me"
+    assert main([*argv, "--overwrite"]) == 0
+    assert DocumentDenoiser.load(out).history_
+
+
+@pytest.mark.parametrize(
+    ("extra", "code", "match"),
+    [
+        (["--param", "bogus=1"], 2, "DocumentDenoiser has no parameter 'bogus'"),
+        (["--param", "lr_schedule='weekly'"], 2, "lr_schedule must be"),
+        (["--device", "tpu"], 1, "device"),
+    ],
+)
+def test_train_bad_parameters(pairs_dir, tmp_path, extra, code, match, capsys):
+    out = tmp_path / "m.safetensors"
+    assert main(["train", str(pairs_dir), "-o", str(out), "--epochs", "1", *extra]) == code
+    err = capsys.readouterr().err
+    assert match in err
+    assert "Traceback" not in err
+    assert not out.exists()
+
+
+def test_train_bad_data_folders(tmp_path, capsys):
+    assert main(["train", str(tmp_path / "nope"), "-o", str(tmp_path / "m")]) == 2
+    assert "Data folder" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["train", str(tmp_path / "empty"), "-o", str(tmp_path / "m")]) == 1
+    assert "neither train/ + train_cleaned/" in capsys.readouterr().err
+
+
+def test_train_unreadable_file_fails_cleanly(pairs_dir, tmp_path, capsys):
+    (pairs_dir / "noisy" / "p0.png").write_bytes(b"\x89PNG broken")
+    assert main(["train", str(pairs_dir), "-o", str(tmp_path / "m.safetensors")]) == 1
+    err = capsys.readouterr().err
+    assert "p0.png" in err
+    assert err.count("\n") == 1
+
+
+# --------------------------------------------------------------------------- denoise
+
+
+def test_denoise_folder_keeps_names_and_sizes(scans, model_file, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["denoise", str(scans), "--out-dir", str(out), "--model", str(model_file)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png", "c.png"]
+    for name in ("a", "b"):
+        (src,) = load_images(scans / f"{name}.png")
+        (dst,) = load_images(out / f"{name}.png")
+        assert dst.shape == src.shape
+        assert not np.array_equal(dst, src)
+    assert load_images(out / "c.png")[0].shape == (10, 30)
+    assert "Cleaned 3 of 3 pages" in capsys.readouterr().out
+
+
+def test_denoise_files_and_globs(scans, model_file, tmp_path):
+    out = tmp_path / "out"
+    argv = ["denoise", str(scans / "a.png"), str(scans / "*.jpg"), "-o", str(out)]
+    assert main([*argv, "-m", str(model_file), "-q"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "c.png"]
+
+
+def test_denoise_refuses_existing_outputs_unless_overwrite(scans, model_file, tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "b.png").write_bytes(b"old")
+    argv = ["denoise", str(scans), "-o", str(out), "-m", str(model_file), "-q"]
+    assert main(argv) == 2
+    assert "'b.png' already exists" in capsys.readouterr().err.replace(str(out) + "/", "")
+    assert sorted(p.name for p in out.iterdir()) == ["b.png"]  # nothing written
+    assert (out / "b.png").read_bytes() == b"old"
+    assert main([*argv, "--overwrite"]) == 0
+    assert load_images(out / "b.png")[0].shape == (20, 12)
+
+
+def test_denoise_never_overwrites_inputs(scans, model_file, capsys):
+    before = {p.name: p.read_bytes() for p in scans.iterdir()}
+    argv = ["denoise", str(scans), "-o", str(scans), "-m", str(model_file), "--overwrite"]
+    assert main(argv) == 2
+    assert "would overwrite the input file" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in scans.iterdir()} == before
+
+
+def test_denoise_next_to_jpeg_inputs_is_allowed(scans, model_file):
+    assert main(["denoise", str(scans / "c.jpg"), "-o", str(scans), "-m", str(model_file)]) == 0
+    assert (scans / "c.png").is_file()
+    assert (scans / "c.jpg").is_file()
+
+
+def test_denoise_skips_bad_files_and_fails_at_the_end(scans, model_file, tmp_path, capsys):
+    (scans / "broken.png").write_bytes(b"not a png at all")
+    (scans / "empty.tif").write_bytes(b"")
+    out = tmp_path / "out"
+    assert main(["denoise", str(scans), "-o", str(out), "-m", str(model_file)]) == 1
+    captured = capsys.readouterr()
+    assert "Cleaned 3 of 5 pages" in captured.out
+    assert "2 skipped" in captured.out
+    skipped = [line for line in captured.err.splitlines() if line.startswith("docdenoise: skipped")]
+    assert len(skipped) == 2
+    assert "broken.png" in skipped[0]
+    assert "empty.tif" in skipped[1]
+    # Only complete outputs: no partial or temporary files remain.
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png", "c.png"]
+
+
+@pytest.mark.parametrize(
+    ("inputs", "match"),
+    [
+        (["missing.png"], "Input 'missing.png' does not exist"),
+        (["nothing-*.png"], "No image files match the pattern 'nothing-\\*.png'"),
+    ],
+)
+def test_denoise_bad_inputs(inputs, match, model_file, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["denoise", *inputs, "-o", "out", "-m", str(model_file)]) == 2
+
+    assert re.search(match, capsys.readouterr().err)
+    assert not (tmp_path / "out").exists()
+
+
+def test_denoise_empty_folder_and_name_clash(tmp_path, model_file, capsys):
+    (tmp_path / "empty").mkdir()
+    assert main(["denoise", str(tmp_path / "empty"), "-o", str(tmp_path / "o")]) == 2
+    assert "No image files" in capsys.readouterr().err
+    save_images(_pages(1), tmp_path / "x", names=["page"])
+    save_images(_pages(1), tmp_path / "y", names=["page"])
+    argv = ["denoise", str(tmp_path / "x"), str(tmp_path / "y"), "-o", str(tmp_path / "o")]
+    assert main([*argv, "-m", str(model_file)]) == 2
+    assert "would both be written to" in capsys.readouterr().err
+
+
+def test_denoise_model_problems(scans, tmp_path, capsys, monkeypatch):
+    out = str(tmp_path / "out")
+    assert main(["denoise", str(scans), "-o", out, "-m", str(tmp_path / "none.st")]) == 2
+    assert "Model file" in capsys.readouterr().err
+    damaged = tmp_path / "damaged.safetensors"
+    damaged.write_bytes(b"\x00" * 64)
+    assert main(["denoise", str(scans), "-o", out, "-m", str(damaged)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("docdenoise: error: ")
+    assert "Traceback" not in err
+    _no_pretrained(monkeypatch)
+    assert main(["denoise", str(scans), "-o", out]) == 2
+    assert "pass --model FILE" in capsys.readouterr().err
+    assert not Path(out).exists()
+
+
+def test_denoise_uses_pretrained_model_by_default(scans, model_file, tmp_path, monkeypatch):
+    tiny = DocumentDenoiser.load(model_file)
+    monkeypatch.setattr(_denoiser, "pretrained_models", lambda: ["default"], raising=False)
+    monkeypatch.setattr(
+        DocumentDenoiser, "pretrained", classmethod(lambda cls, **kw: tiny), raising=False
+    )
+    assert main(["denoise", str(scans / "a.png"), "-o", str(tmp_path / "out"), "-q"]) == 0
+    assert (tmp_path / "out" / "a.png").is_file()
+
+
+def test_progress_bars_only_on_a_terminal(scans, model_file, tmp_path, capsys, monkeypatch):
+    argv = ["denoise", str(scans), "-m", str(model_file)]
+    assert main([*argv, "-o", str(tmp_path / "1")]) == 0
+    assert "denoising" not in capsys.readouterr().err  # stderr is not a terminal
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    assert main([*argv, "-o", str(tmp_path / "2")]) == 0
+    assert "denoising" in capsys.readouterr().err
+    assert main([*argv, "-o", str(tmp_path / "3"), "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert captured.out == ""
+
+
+def test_interrupt_exits_130(monkeypatch, capsys):
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_cmd_info", interrupted)
+    assert main(["info"]) == 130
+    assert capsys.readouterr().err.strip() == "docdenoise: interrupted"
+
+
+# --------------------------------------------------------------------------- demo
+
+
+def test_demo_tiny(tmp_path, capsys):
+    out = tmp_path / "demo"
+    argv = ["demo", "--out-dir", str(out), "--epochs", "1", "--pages", "3"]
+    assert main([*argv, "--page-size", "32x64", "--seed", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "RMSE on 4 held-out pages" in text
+    assert "docdenoise " in text
+    for name in ("before_after.png", "loss_curve.png", "difference.png", "model.safetensors"):
+        assert (out / name).is_file(), name
+    assert len(list((out / "noisy").glob("*.png"))) == 4
+    assert len(list((out / "cleaned").glob("*.png"))) == 4
+    with Image.open(out / "before_after.png") as im:
+        assert im.format == "PNG"
+        assert im.size[0] > 200
+    # The model it wrote cleans pages.
+    assert DocumentDenoiser.load(out / "model.safetensors").transform(_pages(1)).shape == (
+        1,
+        *SHAPE,
+    )
+
+
+def test_demo_out_dir_is_a_file(tmp_path, capsys):
+    (tmp_path / "f").write_text("x")
+    assert main(["demo", "--out-dir", str(tmp_path / "f")]) == 2
+    assert "is not a folder" in capsys.readouterr().err
