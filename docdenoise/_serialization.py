@@ -53,6 +53,7 @@ __all__ = [
     "MAX_HEADER_BYTES",
     "MAX_MODEL_BYTES",
     "atomic_write_bytes",
+    "create_temp_next_to",
     "read_model_file",
     "write_model_file",
 ]
@@ -111,6 +112,23 @@ def _meta_digest(meta: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def create_temp_next_to(path: Path) -> tuple[int, str]:
+    """Create a new hidden temporary file in ``path``'s folder; return ``(fd, name)``.
+
+    Unlike :func:`tempfile.mkstemp` (mode 0600), the file gets the permissions of
+    any new file (``0666`` minus the umask), which the final file keeps after the
+    rename.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = str(path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"Could not create a temporary file next to {str(path)!r}.")
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and an atomic rename.
 
@@ -135,8 +153,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         )
     if path.is_dir():
         raise IsADirectoryError(f"Cannot save to {str(path)!r}: it is a folder.")
-    tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    fd, tmp = create_temp_next_to(path)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

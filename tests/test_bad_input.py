@@ -3,6 +3,7 @@ or a documented conversion (rules in ``docdenoise/_validation.py``)."""
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 
@@ -368,3 +369,22 @@ def test_save_images_bad_input_writes_nothing(tmp_path):
     with pytest.raises(InvalidImageError, match=r"images\[1\] contains NaN"):
         save_images([np.zeros((4, 4)), np.full((4, 4), np.nan)], tmp_path / "out")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_saved_images_get_normal_permissions(tmp_path):
+    (path,) = save_images([np.zeros((4, 4))], tmp_path)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (path.stat().st_mode & 0o777) == (0o666 & ~umask)
+
+
+def test_interrupted_save_images_leaves_no_partial_file(tmp_path, monkeypatch):
+    import docdenoise.datasets._io as io_module
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(io_module.os, "fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        save_images([np.zeros((4, 4)), np.ones((4, 4))], tmp_path)
+    assert list(tmp_path.iterdir()) == []

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import warnings
 from collections.abc import Iterable
 from fnmatch import fnmatch
@@ -33,6 +32,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .._serialization import create_temp_next_to
 from .._validation import check_images, to_float_image
 from ..exceptions import ImageFileError
 
@@ -297,7 +297,7 @@ def _destinations(n: int, paths_or_dir: Any, names: Any) -> list[Path]:
 
 
 def _write_atomic(im: Image.Image, dest: Path, overwrite: bool) -> None:
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
+    fd, tmp = create_temp_next_to(dest)  # like mkstemp, but with the usual permissions
     try:
         with os.fdopen(fd, "wb") as fh:
             im.save(fh, format="PNG")
