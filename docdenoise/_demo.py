@@ -65,7 +65,8 @@ class DemoResult:
         ``"median background"`` (the classical baseline).
     files : dict of str to pathlib.Path
         The files written: ``"model"``, ``"before_after"``, ``"loss_curve"``,
-        ``"difference"``, ``"noisy"`` and ``"cleaned"`` (folders of PNG pages).
+        ``"difference"``, ``"noisy"``, ``"clean"`` and ``"cleaned"`` (folders of
+        PNG pages).
     params : dict
         The estimator parameters used.
     n_train, n_test : int
@@ -123,8 +124,9 @@ def run_demo(
 
     Writes into ``out_dir`` (created if missing; files of earlier demo runs are
     replaced): ``model.safetensors`` (the trained denoiser), ``before_after.png``,
-    ``loss_curve.png``, ``difference.png``, and the held-out pages in ``noisy/``
-    and ``cleaned/``. The pictures need matplotlib (``docdenoise[plot]``); without
+    ``loss_curve.png``, ``difference.png``, and the held-out pages in ``noisy/``,
+    ``clean/`` (their originals: a folder ``docdenoise evaluate`` can score) and
+    ``cleaned/``. The pictures need matplotlib (``docdenoise[plot]``); without
     it they are skipped and the rest still runs.
 
     Parameters
@@ -159,12 +161,8 @@ def run_demo(
     if epochs is not None:
         recipe["epochs"] = epochs
 
-    say(
-        f"Generating {n_train + n_test} synthetic dirty pages of {shape[0]}x{shape[1]} px ..."
-    )
-    noisy, clean = make_dirty_documents(
-        n_train + n_test, shape, random_state=random_state
-    )
+    say(f"Generating {n_train + n_test} synthetic dirty pages of {shape[0]}x{shape[1]} px ...")
+    noisy, clean = make_dirty_documents(n_train + n_test, shape, random_state=random_state)
     X_train, y_train = noisy[:n_train], clean[:n_train]
     X_test, y_test = noisy[n_train:], clean[n_train:]
 
@@ -172,9 +170,7 @@ def run_demo(
         f"Training a {recipe['model']!r} denoiser for {recipe['epochs']} epochs on "
         f"{n_train} pages ..."
     )
-    denoiser = DocumentDenoiser(
-        **recipe, random_state=random_state, verbose=2 if progress else 0
-    )
+    denoiser = DocumentDenoiser(**recipe, random_state=random_state, verbose=2 if progress else 0)
     tic = time.perf_counter()
     denoiser.fit(X_train, y_train)
     seconds = time.perf_counter() - tic
@@ -189,10 +185,9 @@ def run_demo(
     files: dict[str, Path] = {"model": out / "model.safetensors"}
     denoiser.save(files["model"])
     names = [f"page-{i + 1}" for i in range(n_test)]
-    files["noisy"] = out / "noisy"
-    files["cleaned"] = out / "cleaned"
-    save_images(X_test, files["noisy"], names=names, overwrite=True)
-    save_images(cleaned, files["cleaned"], names=names, overwrite=True)
+    for key, pages in (("noisy", X_test), ("clean", y_test), ("cleaned", cleaned)):
+        files[key] = out / key
+        save_images(pages, files[key], names=names, overwrite=True)
     try:
         fig = plot_before_after(X_test, cleaned, y_test, max_images=3)
         files["before_after"] = out / "before_after.png"

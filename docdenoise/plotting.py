@@ -105,11 +105,7 @@ def plot_before_after(
     >>> len(fig.axes), fig.axes[0].get_title()
     (6, 'noisy\\nRMSE 0.400')
     """
-    if (
-        isinstance(max_images, bool)
-        or not isinstance(max_images, int)
-        or max_images < 1
-    ):
+    if isinstance(max_images, bool) or not isinstance(max_images, int) or max_images < 1:
         raise ValueError(f"max_images must be an integer >= 1, got {max_images!r}.")
     columns = [_as_images(noisy, "noisy"), _as_images(cleaned, "cleaned")]
     if clean is not None:
@@ -118,9 +114,7 @@ def plot_before_after(
     if titles is not None:
         titles = list(titles)
         if len(titles) != len(columns):
-            raise ValueError(
-                f"Expected {len(columns)} titles (one per column), got {len(titles)}."
-            )
+            raise ValueError(f"Expected {len(columns)} titles (one per column), got {len(titles)}.")
         names = titles
     for name, col in zip(names[1:], columns[1:]):
         if len(col) != len(columns[0]):
@@ -171,20 +165,14 @@ def _history_records(history: Any) -> list[Mapping[str, Any]]:
             f"with 'epoch' and 'train_loss'), got {type(history).__name__}."
         )
     if not records:
-        raise ValueError(
-            "history is empty: fit the estimator for at least one epoch first."
-        )
+        raise ValueError("history is empty: fit the estimator for at least one epoch first.")
     for rec in records:
         if not isinstance(rec, Mapping) or "train_loss" not in rec:
-            raise ValueError(
-                f"Each history record must be a dict with 'train_loss', got {rec!r}."
-            )
+            raise ValueError(f"Each history record must be a dict with 'train_loss', got {rec!r}.")
     return list(records)
 
 
-def plot_history(
-    history: Any, *, ax: Axes | None = None, log_scale: bool = True
-) -> Figure:
+def plot_history(history: Any, *, ax: Axes | None = None, log_scale: bool = True) -> Figure:
     """Plot training and validation loss per epoch.
 
     Parameters
@@ -242,7 +230,12 @@ def plot_history(
     positive = np.concatenate([train, valid])
     positive = positive[np.isfinite(positive)]
     if log_scale and positive.size and (positive > 0).all():
+        from matplotlib.ticker import FuncFormatter
+
         ax.set_yscale("log")
+        plain = FuncFormatter(lambda value, _pos: f"{value:g}")
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(plain)
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.set_title("Training history")
@@ -301,30 +294,22 @@ def plot_difference(
     (img,) = _single(image, "image")
     (ref,) = _single(reference, "reference")
     if img.shape != ref.shape:
-        raise ValueError(
-            f"image shape {img.shape} differs from reference shape {ref.shape}."
-        )
+        raise ValueError(f"image shape {img.shape} differs from reference shape {ref.shape}.")
     diff = img.astype(np.float64) - ref
     limit = float(np.abs(diff).max()) or 1.0
     if ax is None:
         h, w = img.shape
         width = 6.0
-        fig = _figure_class()(
-            figsize=(width, max(width * h / w, 1.5) + 0.6), layout="constrained"
-        )
+        fig = _figure_class()(figsize=(width, max(width * h / w, 1.5) + 0.6), layout="constrained")
         ax = fig.subplots()
     else:
         fig = ax.figure
-    mappable = ax.imshow(
-        diff, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest"
-    )
+    mappable = ax.imshow(diff, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
     fig.colorbar(mappable, ax=ax, label="image - reference", shrink=0.8)
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(
-        title
-        if title is not None
-        else f"difference (RMSE {math.sqrt(np.mean(diff**2)):.3f})"
+        title if title is not None else f"difference (RMSE {math.sqrt(np.mean(diff**2)):.3f})"
     )
     return fig
 
@@ -332,7 +317,5 @@ def plot_difference(
 def _single(image: Any, name: str) -> list[np.ndarray]:
     arr = np.asarray(image) if not isinstance(image, np.ndarray) else image
     if arr.ndim != 2:
-        raise InvalidImageError(
-            f"{name} must be one 2-D image (H, W), got shape {arr.shape}."
-        )
+        raise InvalidImageError(f"{name} must be one 2-D image (H, W), got shape {arr.shape}.")
     return check_images([arr], name=name).images

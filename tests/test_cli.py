@@ -352,11 +352,15 @@ def test_demo_tiny(tmp_path, capsys):
     assert "docdenoise " in text
     for name in ("before_after.png", "loss_curve.png", "difference.png", "model.safetensors"):
         assert (out / name).is_file(), name
-    assert len(list((out / "noisy").glob("*.png"))) == 4
-    assert len(list((out / "cleaned").glob("*.png"))) == 4
+    for folder in ("noisy", "clean", "cleaned"):
+        assert len(list((out / folder).glob("*.png"))) == 4, folder
     with Image.open(out / "before_after.png") as im:
         assert im.format == "PNG"
         assert im.size[0] > 200
+    # Its held-out pages form a folder of pairs that evaluate reads.
+    model = str(out / "model.safetensors")
+    assert main(["evaluate", str(out), "-m", model, "--no-ocr", "-q"]) == 0
+    assert "docdenoise" in capsys.readouterr().out
     # The model it wrote cleans pages.
     assert DocumentDenoiser.load(out / "model.safetensors").transform(_pages(1)).shape == (
         1,
@@ -368,3 +372,56 @@ def test_demo_out_dir_is_a_file(tmp_path, capsys):
     (tmp_path / "f").write_text("x")
     assert main(["demo", "--out-dir", str(tmp_path / "f")]) == 2
     assert "is not a folder" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- evaluate
+
+
+def _table_rows(text: str) -> dict[str, list[str]]:
+    rows = [line.strip("|").split("|") for line in text.splitlines() if line.startswith("| ")]
+    return {cells[0].strip(): [c.strip() for c in cells[1:]] for cells in rows[1:]}
+
+
+def test_evaluate_table_and_csv(pairs_dir, model_file, tmp_path, capsys):
+    csv_path = tmp_path / "scores.csv"
+    argv = ["evaluate", str(pairs_dir), "-m", str(model_file), "--no-ocr"]
+    assert main([*argv, "--csv", str(csv_path)]) == 0
+    rows = _table_rows(capsys.readouterr().out)
+    assert list(rows) == ["noisy input", "median background", "docdenoise"]
+    assert all(0 <= float(r[0]) <= 1 for r in rows.values())  # RMSE
+    assert rows["docdenoise"][3] == "-"  # no OCR column values
+    lines = csv_path.read_text().splitlines()
+    assert lines[0].startswith("method,rmse,psnr,ssim")
+    assert len(lines) == 4
+    # An existing CSV is kept unless --overwrite.
+    assert main([*argv, "--csv", str(csv_path)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert main([*argv, "--csv", str(csv_path), "--overwrite", "-q"]) == 0
+
+
+@pytest.mark.ocr
+def test_evaluate_with_ocr(model_file, tmp_path, capsys):
+    from docdenoise.datasets import make_dirty_documents
+
+    noisy, clean = make_dirty_documents(2, shape=(64, 160), random_state=0)
+    save_images(noisy, tmp_path / "noisy", names=["a", "b"])
+    save_images(clean, tmp_path / "clean", names=["a", "b"])
+    assert main(["evaluate", str(tmp_path), "-m", str(model_file), "-q"]) == 0
+    rows = _table_rows(capsys.readouterr().out)
+    assert 0 <= float(rows["noisy input"][3]) <= 1  # OCR CER
+
+
+def test_evaluate_errors(pairs_dir, model_file, tmp_path, capsys, monkeypatch):
+    assert main(["evaluate", str(tmp_path / "nope"), "-m", str(model_file)]) == 2
+    assert "Data folder" in capsys.readouterr().err
+    from docdenoise import evaluation
+    from docdenoise.exceptions import OCRNotAvailableError
+
+    def no_tesseract(*args, **kwargs):
+        raise OCRNotAvailableError("The Tesseract OCR engine was not found.")
+
+    monkeypatch.setattr(evaluation, "evaluate_methods", no_tesseract)
+    assert main(["evaluate", str(pairs_dir), "-m", str(model_file)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("docdenoise: error: The Tesseract OCR engine was not found.")
+    assert err.endswith("Or pass --no-ocr to skip the OCR columns.")
