@@ -290,6 +290,26 @@ def test_nested_params_reach_network_and_optimizer_in_parallel_workers(pages):
     assert wd == search.best_params_["optimizer__weight_decay"]
 
 
+def test_search_in_threads_gives_the_serial_results(pages):
+    # Threads of one process share torch's global random generator; seeding and
+    # weight initialisation are locked, so timing cannot change the results.
+    noisy, clean = pages
+
+    def search():
+        return GridSearchCV(
+            DocumentDenoiser(epochs=1, lr=1e-2, **FAST),
+            {"random_state": [0, 1, 2, 3]},
+            cv=2,
+            error_score="raise",
+        )
+
+    serial = search().fit(noisy, clean).cv_results_
+    with joblib.parallel_backend("threading", n_jobs=2):
+        threaded = search().fit(noisy, clean).cv_results_
+    for key in ("split0_test_score", "split1_test_score"):
+        np.testing.assert_allclose(threaded[key], serial[key], rtol=1e-6)
+
+
 def test_scorers_by_name_and_custom_in_cross_validate(pages):
     noisy, clean = pages
     res = cross_validate(
