@@ -166,11 +166,11 @@ def plan_outputs(
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ValueError(f"Output folder {str(out)!r} exists and is not a folder.")
-    files = [Path(f) for f in files]
-    inputs = {f.resolve(): f for f in files}
+    paths = [Path(f) for f in files]
+    inputs = {p.resolve(): p for p in paths}
     outputs: list[Path] = []
     by_dest: dict[Path, Path] = {}
-    for f in files:
+    for f in paths:
         dest = out / (f.stem + ".png")
         key = dest.resolve()
         if key in inputs:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -116,13 +116,13 @@ def plot_before_after(
         if len(titles) != len(columns):
             raise ValueError(f"Expected {len(columns)} titles (one per column), got {len(titles)}.")
         names = titles
-    for name, col in zip(names[1:], columns[1:]):
-        if len(col) != len(columns[0]):
+    for name, other in zip(names[1:], columns[1:]):
+        if len(other) != len(columns[0]):
             raise ValueError(
-                f"{name!r} holds {len(col)} images but noisy holds {len(columns[0])}; "
+                f"{name!r} holds {len(other)} images but noisy holds {len(columns[0])}; "
                 "they must pair up one to one."
             )
-        for i, (a, b) in enumerate(zip(columns[0], col)):
+        for i, (a, b) in enumerate(zip(columns[0], other)):
             if a.shape != b.shape:
                 raise ValueError(
                     f"Image {i}: noisy shape {a.shape} differs from {name!r} shape {b.shape}."
@@ -140,14 +140,14 @@ def plot_before_after(
     )
     axes = np.asarray(fig.subplots(n, len(columns), squeeze=False))
     for row in range(n):
-        for col, images in enumerate(columns):
-            ax = axes[row, col]
+        for j, images in enumerate(columns):
+            ax = axes[row, j]
             img = images[row]
             ax.imshow(img, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
-            title = names[col]
-            if clean is not None and show_rmse and col < 2:
+            title = names[j]
+            if clean is not None and show_rmse and j < 2:
                 title += f"\nRMSE {_rmse(img, columns[2][row]):.3f}"
             ax.set_title(title, fontsize=10)
     return fig
@@ -222,7 +222,7 @@ def plot_history(history: Any, *, ax: Axes | None = None, log_scale: bool = True
         fig = _figure_class()(figsize=(6.0, 4.0), layout="constrained")
         ax = fig.subplots()
     else:
-        fig = ax.figure
+        fig = cast("Figure", ax.figure)
     marker = "o" if len(records) <= 30 else None
     ax.plot(epochs, train, marker=marker, label="train loss")
     if np.isfinite(valid).any():
@@ -303,7 +303,7 @@ def plot_difference(
         fig = _figure_class()(figsize=(width, max(width * h / w, 1.5) + 0.6), layout="constrained")
         ax = fig.subplots()
     else:
-        fig = ax.figure
+        fig = cast("Figure", ax.figure)
     mappable = ax.imshow(diff, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
     fig.colorbar(mappable, ax=ax, label="image - reference", shrink=0.8)
     ax.set_xticks([])

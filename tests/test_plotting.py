@@ -102,9 +102,7 @@ def test_history_lines_and_log_scale():
 
 
 def test_history_without_validation_and_from_estimator_like():
-    fitted = SimpleNamespace(
-        history_=[{"epoch": 1, "train_loss": 0.3, "valid_loss": float("nan")}]
-    )
+    fitted = SimpleNamespace(history_=[{"epoch": 1, "train_loss": 0.3, "valid_loss": float("nan")}])
     fig = plot_history(fitted, log_scale=False)
     ax = fig.axes[0]
     assert [line.get_label() for line in ax.get_lines()] == ["train loss"]
