@@ -388,3 +388,25 @@ def test_interrupted_save_images_leaves_no_partial_file(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         save_images([np.zeros((4, 4)), np.ones((4, 4))], tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_unreadable_file_says_permission_denied(tmp_path, monkeypatch):
+    """Simulated: the tests may run as root, who can read anything."""
+    import docdenoise.datasets._io as io_module
+
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "locked.png")
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(io_module.Image, "open", denied)
+    with pytest.raises(ImageFileError, match=r"locked\.png.*permission denied"):
+        load_images(tmp_path / "locked.png")
+
+
+def test_zero_size_png_header(tmp_path):
+    ihdr = struct.pack(">IIBBBBB", 0, 5, 8, 0, 0, 0, 0)
+    data = b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IEND", b"")
+    (tmp_path / "zero.png").write_bytes(data)
+    with pytest.raises(ImageFileError, match=r"zero\.png"):
+        load_images(tmp_path / "zero.png")

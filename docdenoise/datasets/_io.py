@@ -173,6 +173,10 @@ def _open_checked(path: Path, max_pixels: int | None) -> Image.Image:
         raise ImageFileError(
             f"{name!r} is not an image file Pillow can read; expected PNG, JPEG or TIFF."
         ) from None
+    except PermissionError:
+        raise ImageFileError(
+            f"Image file {name!r} cannot be read: permission denied."
+        ) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageFileError(f"Image file {name!r} is truncated or corrupt: {exc}") from None
     return im
