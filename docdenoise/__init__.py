@@ -7,6 +7,7 @@ networks in :mod:`docdenoise.models`.
 
 from __future__ import annotations
 
+from . import baselines, datasets, evaluation, metrics, models, ocr
 from ._denoiser import DocumentDenoiser, pretrained_models
 from ._devices import available_devices, resolve_device
 from ._version import __version__
@@ -22,8 +23,18 @@ from .exceptions import (
     OCRNotAvailableError,
     TrainingInterruptedWarning,
 )
+from .baselines import ClassicalDenoiser
+from .ocr import TesseractOCR
 
 __all__ = [
+    "ClassicalDenoiser",
+    "TesseractOCR",
+    "baselines",
+    "datasets",
+    "evaluation",
+    "metrics",
+    "models",
+    "ocr",
     "DeviceError",
     "DeviceWarning",
     "DivergenceError",
