@@ -459,6 +459,13 @@ def build_parser() -> argparse.ArgumentParser:
     -------
     parser : argparse.ArgumentParser
         The parser with one sub-command per task.
+
+    Examples
+    --------
+    >>> from docdenoise.cli import build_parser
+    >>> args = build_parser().parse_args(["denoise", "scans/", "--out-dir", "clean/"])
+    >>> args.command, args.inputs, args.out_dir, args.overwrite
+    ('denoise', ['scans/'], 'clean/', False)
     """
     from .models import available_models
 
