@@ -18,6 +18,7 @@ import argparse
 import ast
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -645,6 +646,18 @@ def _describe_error(exc: BaseException) -> str:
     return " ".join(text.split()) if "\n" not in text.strip() else text.strip()
 
 
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """Warnings as one line, ``docdenoise: warning: ...``, without a source location."""
+    print(f"{PROG}: warning: {' '.join(str(message).split())}", file=sys.stderr, flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``docdenoise`` command line.
 
@@ -676,7 +689,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .exceptions import DocDenoiseError
 
     try:
-        return int(args.func(args))
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return int(args.func(args))
     except CommandLineError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2

@@ -425,3 +425,20 @@ def test_evaluate_errors(pairs_dir, model_file, tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err.strip()
     assert err.startswith("docdenoise: error: The Tesseract OCR engine was not found.")
     assert err.endswith("Or pass --no-ocr to skip the OCR columns.")
+
+
+def test_warnings_are_one_line(monkeypatch, capsys):
+    import warnings
+
+    from docdenoise.exceptions import DeviceWarning
+
+    def warn(args):
+        warnings.warn(
+            "The model was on 'cuda:0',\n which is not here.", DeviceWarning, stacklevel=1
+        )
+        return 0
+
+    monkeypatch.setattr(cli, "_cmd_info", warn)
+    assert main(["info"]) == 0
+    err = capsys.readouterr().err
+    assert err == "docdenoise: warning: The model was on 'cuda:0', which is not here.\n"
