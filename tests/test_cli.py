@@ -430,12 +430,8 @@ def test_evaluate_errors(pairs_dir, model_file, tmp_path, capsys, monkeypatch):
 def test_warnings_are_one_line(monkeypatch, capsys):
     import warnings
 
-    from docdenoise.exceptions import DeviceWarning
-
     def warn(args):
-        warnings.warn(
-            "The model was on 'cuda:0',\n which is not here.", DeviceWarning, stacklevel=1
-        )
+        warnings.warn("The model was on 'cuda:0',\n which is not here.", UserWarning, stacklevel=1)
         return 0
 
     monkeypatch.setattr(cli, "_cmd_info", warn)
