@@ -6,6 +6,7 @@ import copy
 import numbers
 import os
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,13 @@ from torch import nn
 from . import _serialization
 from ._devices import available_devices, resolve_device
 from ._failsafe import interruptible, rollback_on_error
-from ._inference import predict_images
+from ._inference import check_tile_size, iter_predict, predict_images
 from ._progress import training_hooks
 from ._threads import (
     GLOBAL_RNG_LOCK,
     check_n_threads,
     seeded_global_rng,
+    torch_threads,
     with_torch_threads,
 )
 from ._training import LR_SCHEDULES, PatchSampler, make_buckets, train
@@ -144,6 +146,12 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
     device : str, default="auto"
         ``"auto"`` (cuda, then mps, then cpu), ``"cpu"``, ``"cuda"``, ``"cuda:N"``
         or ``"mps"``.
+    tile_size : int, "auto" or None, default="auto"
+        Pages larger than a tile are cleaned in overlapping tiles whose margin
+        covers the network's receptive field, so the result equals whole-page
+        inference (to float rounding) while memory stays bounded whatever the page
+        size. ``"auto"`` uses 512-pixel tiles (more for networks with a large
+        receptive field), an int sets the tile side, ``None`` never tiles.
     n_threads : int, default=None
         CPU threads torch may use during ``fit``, ``transform`` and ``score``
         (restored afterwards). ``None`` keeps torch's setting, which is already one
@@ -215,6 +223,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         image_shape: tuple[int, int] | None = None,
         out_of_range: str = "raise",
         device: str = "auto",
+        tile_size: int | str | None = "auto",
         n_threads: int | None = None,
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
@@ -240,6 +249,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         self.image_shape = image_shape
         self.out_of_range = out_of_range
         self.device = device
+        self.tile_size = tile_size
         self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
@@ -340,6 +350,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         if isinstance(self.verbose, bool) or not isinstance(self.verbose, numbers.Integral):
             raise ValueError(f"verbose must be an integer >= 0, got {self.verbose!r}.")
         check_n_threads(self.n_threads)
+        check_tile_size(self.tile_size)
         if not isinstance(self.warm_start, (bool, np.bool_)):
             raise ValueError(f"warm_start must be a bool, got {self.warm_start!r}.")
         if self.checkpoint is not None:
@@ -568,7 +579,54 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         return predict_images(
             self.module_, batch.images, device=self.device_,
             batch_size=int(self.batch_size), size_multiple=self._size_multiple,
+            tile_size=getattr(self, "tile_size", "auto"),
         )
+
+    def iter_transform(self, X: Any) -> Iterator[np.ndarray]:
+        """Clean a stream of images lazily, in constant memory.
+
+        Unlike :meth:`transform`, which needs all images (and returns all results)
+        at once, this reads one image from ``X`` (any iterable, e.g. a generator
+        that loads pages from disk), cleans it and yields it before reading much
+        further: only a few small images, or one large page, are held at a time.
+
+        Parameters
+        ----------
+        X : iterable of 2-D arrays
+            Noisy images of any sizes, in any accepted dtype.
+
+        Yields
+        ------
+        image : ndarray of float32
+            The cleaned image, with its input's shape, in input order.
+
+        Examples
+        --------
+        >>> from docdenoise import DocumentDenoiser
+        >>> from docdenoise.datasets import make_dirty_documents
+        >>> noisy, clean = make_dirty_documents(4, shape=(32, 48), random_state=0)
+        >>> den = DocumentDenoiser(epochs=1, random_state=0).fit(noisy, clean)
+        >>> pages = (page for page in noisy)  # e.g. loaded one at a time
+        >>> [page.shape for page in den.iter_transform(pages)]
+        [(32, 48), (32, 48), (32, 48), (32, 48)]
+        """
+        self._check_fitted()
+        if isinstance(X, np.ndarray) and X.ndim == 2:
+            raise InvalidImageError(
+                "iter_transform expects an iterable of 2-D images, got one 2-D array; "
+                "wrap a single page in a list."
+            )
+
+        def checked() -> Iterator[np.ndarray]:
+            for i, image in enumerate(X):
+                yield check_images([image], name=f"X[{i}]", out_of_range=self.out_of_range).images[0]
+
+        with torch_threads(getattr(self, "n_threads", None)):
+            yield from iter_predict(
+                self.module_, checked(), device=self.device_,
+                batch_size=int(self.batch_size), size_multiple=self._size_multiple,
+                tile_size=getattr(self, "tile_size", "auto"),
+            )
 
     @with_torch_threads
     def transform(self, X: Any) -> Any:
@@ -742,13 +800,14 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         else:
             model_cls = model
             params["model"] = model
-        if params.get("image_shape") is not None:
-            params["image_shape"] = tuple(params["image_shape"])
         params["device"] = device
         try:
+            if params.get("image_shape") is not None:
+                params["image_shape"] = tuple(params["image_shape"])
             est = cls(**params)
-            module = model_cls(**est._nested("module__"))
-            module.load_state_dict(tensors, strict=True)
+            # shapes are checked before the network is allocated (hostile files)
+            module = _serialization.build_module(model_cls, est._nested("module__"), tensors)
+            n_features = int(meta["n_features_in"]) if "n_features_in" in meta else None
         except (TypeError, RuntimeError, ValueError) as exc:
             raise ModelFileError(
                 f"{str(path)!r} does not match architecture {model_cls.__name__}: {exc}"
@@ -760,8 +819,8 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
             {k: (float("nan") if v is None else v) for k, v in rec.items()}
             for rec in meta.get("history", [])
         ]
-        if "n_features_in" in meta:
-            est.n_features_in_ = int(meta["n_features_in"])
+        if n_features is not None:
+            est.n_features_in_ = n_features
         est.loaded_from_version_ = meta.get("library_version", __version__)
         return est
 

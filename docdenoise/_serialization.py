@@ -53,6 +53,7 @@ __all__ = [
     "MAX_HEADER_BYTES",
     "MAX_MODEL_BYTES",
     "atomic_write_bytes",
+    "build_module",
     "create_temp_next_to",
     "read_model_file",
     "write_model_file",
@@ -229,6 +230,41 @@ def _check_meta(name: str, meta: dict[str, Any]) -> None:
         )
 
 
+def build_module(
+    model_cls: type[torch.nn.Module], kwargs: dict[str, Any], tensors: dict[str, torch.Tensor]
+) -> torch.nn.Module:
+    """Build ``model_cls(**kwargs)`` and load ``tensors`` into it, shapes checked first.
+
+    The network is first built on torch's ``"meta"`` device, which allocates no
+    memory, and its parameter names and shapes are compared with the file's. So a
+    hostile file asking for, say, ``module__channels=(10**6, 10**6)`` is refused
+    instead of allocating terabytes. Classes that cannot be built on the meta device
+    are built directly.
+
+    Raises
+    ------
+    ValueError
+        The weights do not fit the network.
+    """
+    try:
+        with torch.device("meta"):
+            probe = model_cls(**kwargs)
+    except Exception:  # the real build below reports genuine errors
+        probe = None
+    if probe is not None:
+        expected = {k: tuple(v.shape) for k, v in probe.state_dict().items()}
+        found = {k: tuple(v.shape) for k, v in tensors.items()}
+        if expected != found:
+            diff = sorted(set(expected.items()) ^ set(found.items()))[:3]
+            raise ValueError(
+                f"the weights in the file do not fit the network built from "
+                f"{kwargs}: first differences (name, shape) {diff}."
+            )
+    module = model_cls(**kwargs)
+    module.load_state_dict(tensors, strict=True)
+    return module
+
+
 def read_model_file(
     path: str | os.PathLike, *, max_bytes: int = MAX_MODEL_BYTES
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -284,7 +320,7 @@ def read_model_file(
     try:
         header = json.loads(header_bytes)
         meta = json.loads(header["__metadata__"][_META_KEY])
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+    except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: [[[[...
         meta = None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
         raise _not_a_model(name, prefix, "no docdenoise metadata found")

@@ -20,7 +20,7 @@ from hypothesis.extra.numpy import array_shapes, arrays
 from sklearn.exceptions import NotFittedError
 
 from docdenoise import DocumentDenoiser
-from docdenoise.exceptions import DocDenoiseError
+from docdenoise.exceptions import DocDenoiseError, ModelFileError
 
 SETTINGS = settings(
     max_examples=60,
@@ -160,3 +160,40 @@ def test_score_fuzz_valid_X(fitted, y):
 
 def test_not_fitted_is_documented():
     assert _run(lambda: DocumentDenoiser().transform(np.zeros((1, 4, 4)))) is None
+
+
+@pytest.fixture(scope="module")
+def model_bytes(fitted, tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "m.safetensors"
+    fitted.save(path)
+    return path.read_bytes()
+
+
+@SETTINGS
+@given(data=st.data())
+def test_damaged_model_file_fuzz(fitted, model_bytes, tmp_path, data):
+    """Random damage to a model file: ModelFileError, or (if the damage hit only
+    padding) a model identical to the saved one. Never another exception."""
+    raw = bytearray(model_bytes)
+    n_ops = data.draw(st.integers(1, 4))
+    for _ in range(n_ops):
+        op = data.draw(st.sampled_from(["flip", "cut", "insert", "delete", "byte"]))
+        at = data.draw(st.integers(0, max(len(raw) - 1, 0)))
+        if op == "flip" and raw:
+            raw[at] ^= 1 << data.draw(st.integers(0, 7))
+        elif op == "byte" and raw:
+            raw[at] = data.draw(st.integers(0, 255))
+        elif op == "cut":
+            del raw[at:]
+        elif op == "insert":
+            raw[at:at] = data.draw(st.binary(min_size=1, max_size=16))
+        elif op == "delete":
+            del raw[at : at + data.draw(st.integers(1, 16))]
+    path = tmp_path / "damaged.safetensors"
+    path.write_bytes(bytes(raw))
+    try:
+        loaded = DocumentDenoiser.load(path)
+    except ModelFileError:
+        return
+    X = np.full((1, 12, 16), 0.5, np.float32)
+    np.testing.assert_array_equal(loaded.transform(X), fitted.transform(X))

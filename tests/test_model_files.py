@@ -17,6 +17,7 @@ import torch
 from docdenoise import DocumentDenoiser
 from docdenoise import _serialization as ser
 from docdenoise.exceptions import DeviceError, DeviceWarning, ModelFileError
+from docdenoise.models import ConvAutoencoder
 
 TINY = {"epochs": 1, "batch_size": 4, "random_state": 0, "module__channels": (2, 2)}
 
@@ -375,3 +376,62 @@ def test_load_on_missing_cuda_names_available_devices(model_file):
     with pytest.raises(DeviceError, match="Unknown device 'gpu0'"):
         DocumentDenoiser.load(model_file, device="gpu0")
     assert DocumentDenoiser.load(model_file, device="cpu").device_ == torch.device("cpu")
+
+
+# --------------------------------------------------------------------------- hostile metadata
+
+
+class _SpyCAE(ConvAutoencoder):
+    """Records the device each instance is built on."""
+
+    built_on: list[str] = []
+
+    def __init__(self, channels=(16, 32)):
+        type(self).built_on.append(torch.empty(0).device.type)
+        super().__init__(channels)
+
+
+def test_huge_network_request_is_refused_before_allocating(model_file, monkeypatch):
+    def edit(meta):
+        meta["params"]["module__channels"] = [40_000, 40_000]  # ~115 GB of weights
+
+    _rewrite(model_file, edit, fix_digest=True)
+    monkeypatch.setattr(_SpyCAE, "built_on", [])
+    with pytest.raises(ModelFileError, match=r"do not fit the network"):
+        DocumentDenoiser.load(model_file, model=_SpyCAE)
+    assert _SpyCAE.built_on == ["meta"]  # never built for real
+
+
+def test_matching_file_is_built_once_for_real(model_file, monkeypatch):
+    monkeypatch.setattr(_SpyCAE, "built_on", [])
+    DocumentDenoiser.load(model_file, model=_SpyCAE)
+    assert _SpyCAE.built_on == ["meta", "cpu"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("image_shape", 7),
+        ("module__channels", "ab"),
+        ("module__channels", [2]),
+        ("n_features_in", [1, 2]),
+    ],
+)
+def test_wrong_values_in_metadata(model_file, field, value):
+    def edit(meta):
+        if field == "n_features_in":
+            meta[field] = value
+        else:
+            meta["params"][field] = value
+
+    _rewrite(model_file, edit, fix_digest=True)
+    with pytest.raises(ModelFileError, match="does not match architecture"):
+        DocumentDenoiser.load(model_file)
+
+
+def test_deeply_nested_json_header(tmp_path):
+    text = b"[" * 200_000 + b"]" * 200_000
+    path = tmp_path / "deep.safetensors"
+    path.write_bytes(len(text).to_bytes(8, "little") + text)
+    with pytest.raises(ModelFileError, match="no docdenoise metadata"):
+        DocumentDenoiser.load(path)
