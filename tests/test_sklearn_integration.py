@@ -70,9 +70,7 @@ def fitted(pages):
 
 def state_of(est):
     """Copies of the weights and history, to prove a model was not refitted."""
-    return {k: v.clone() for k, v in est.module_.state_dict().items()}, list(
-        est.history_
-    )
+    return {k: v.clone() for k, v in est.module_.state_dict().items()}, list(est.history_)
 
 
 def assert_same_state(est, state):
@@ -100,9 +98,7 @@ class InkReader(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         return [
-            "\n".join(
-                "".join("#" if v < self.threshold else "." for v in row) for row in img
-            )
+            "\n".join("".join("#" if v < self.threshold else "." for v in row) for row in img)
             for img in X
         ]
 
@@ -112,9 +108,7 @@ class InkReader(TransformerMixin, BaseEstimator):
 
 def test_pipeline_fits_denoiser_then_reads_cleaned_pages(pages):
     noisy, clean = pages
-    pipe = Pipeline(
-        [("denoise", DocumentDenoiser(epochs=1, **FAST)), ("ocr", InkReader())]
-    )
+    pipe = Pipeline([("denoise", DocumentDenoiser(epochs=1, **FAST)), ("ocr", InkReader())])
     pipe.fit(noisy, clean)
 
     denoiser = pipe.named_steps["denoise"]
@@ -148,14 +142,35 @@ def test_frozen_fitted_denoiser_is_not_refitted_in_pipeline(pages, fitted):
         pipe,
         {"ocr__threshold": [0.3, 0.6]},
         cv=2,
-        scoring=lambda est, X, y: (
-            -float(np.mean([t.count("#") for t in est.transform(X)]))
-        ),
+        n_jobs=2,
+        scoring=lambda est, X, y: -float(np.mean([t.count("#") for t in est.transform(X)])),
     )
     search.fit(noisy, clean)
     assert search.best_params_ == {"ocr__threshold": 0.3}  # fewer '#' scores higher
     assert_same_state(fitted, before)
     assert_same_state(search.best_estimator_.named_steps["denoise"].estimator, before)
+
+
+def test_search_tunes_the_denoiser_inside_an_ocr_pipeline(pages):
+    # Doubly nested names reach the optimizer through the pipeline step.
+    noisy, clean = pages
+    pipe = Pipeline([("denoise", DocumentDenoiser(epochs=3, **FAST)), ("ocr", InkReader())])
+    search = GridSearchCV(
+        pipe,
+        {"denoise__lr": [1e-6, 1e-2], "denoise__optimizer__weight_decay": [0.0, 1e-4]},
+        cv=2,
+        scoring=lambda est, X, y: -rmse(y, est[:-1].transform(X)),
+        error_score="raise",
+    )
+    search.fit(noisy, clean)
+    assert search.best_params_["denoise__lr"] == 1e-2
+    best = search.best_estimator_.named_steps["denoise"]
+    assert (
+        best.optimizer_.param_groups[0]["weight_decay"]
+        == (search.best_params_["denoise__optimizer__weight_decay"])
+    )
+    texts = search.transform(noisy[:2])
+    assert texts == InkReader().transform(best.transform(noisy[:2]))
 
 
 def test_loaded_pretrained_denoiser_drops_into_pipeline(pages, fitted, tmp_path):
@@ -174,9 +189,7 @@ def test_pipeline_with_tesseract_turns_noisy_scans_into_text(pages):
     from docdenoise.ocr import TesseractOCR
 
     noisy, clean = make_dirty_documents(2, shape=(40, 220), random_state=3)
-    pipe = Pipeline(
-        [("denoise", DocumentDenoiser(epochs=1, **FAST)), ("ocr", TesseractOCR())]
-    )
+    pipe = Pipeline([("denoise", DocumentDenoiser(epochs=1, **FAST)), ("ocr", TesseractOCR())])
     texts = pipe.fit(noisy, clean).transform(noisy)  # TesseractOCR.fit ignores y
     assert isinstance(texts, list) and len(texts) == 2
     assert all(isinstance(t, str) for t in texts)
@@ -201,7 +214,7 @@ def test_grid_search_picks_the_clearly_better_setting(pages):
     assert search.best_params_ == {"epochs": 3, "lr": 1e-2}
 
     res = search.cv_results_
-    assert [p for p in res["params"]] == [
+    assert list(res["params"]) == [
         {"epochs": 1, "lr": 1e-6},
         {"epochs": 1, "lr": 1e-2},
         {"epochs": 3, "lr": 1e-6},
@@ -224,9 +237,7 @@ def test_grid_search_picks_the_clearly_better_setting(pages):
     best = search.best_estimator_
     assert (best.lr, best.epochs, len(best.history_)) == (1e-2, 3, 3)
     out = search.transform(noisy[:4])
-    assert isinstance(out, list) and [o.shape for o in out] == [
-        n.shape for n in noisy[:4]
-    ]
+    assert isinstance(out, list) and [o.shape for o in out] == [n.shape for n in noisy[:4]]
     assert search.score(noisy, clean) == pytest.approx(psnr_scorer(best, noisy, clean))
 
 
@@ -359,9 +370,7 @@ def test_cross_val_score_with_groups_keeps_pages_together(pages):
 
 
 def test_clone_keeps_nested_params_and_drops_fitted_state(fitted):
-    est = DocumentDenoiser(
-        epochs=3, module__channels=(4, 8), optimizer__weight_decay=1e-3
-    )
+    est = DocumentDenoiser(epochs=3, module__channels=(4, 8), optimizer__weight_decay=1e-3)
     copy = clone(est)
     assert copy.get_params() == est.get_params()
     assert copy.get_params()["module__channels"] == (4, 8)
@@ -418,9 +427,7 @@ def test_warm_start_continues_training_and_epoch_numbering(pages):
     # the same network and optimizer (with its state) went on, with the new lr
     assert est.module_ is module and est.optimizer_ is optimizer
     assert est.optimizer_.param_groups[0]["lr"] == 5e-3
-    assert any(
-        not torch.equal(est.module_.state_dict()[k], v) for k, v in after_two.items()
-    )
+    assert any(not torch.equal(est.module_.state_dict()[k], v) for k, v in after_two.items())
     # turning warm_start off starts a new network and history
     fresh = clone(est).set_params(warm_start=False).fit(noisy, clean)
     assert [r["epoch"] for r in fresh.history_] == [1, 2, 3]
@@ -489,6 +496,4 @@ def test_n_threads_limits_torch_during_fit_and_transform_only(pages):
 def test_n_threads_is_validated(pages, bad):
     noisy, clean = pages
     with pytest.raises(ValueError, match="n_threads must be None or an integer >= 1"):
-        DocumentDenoiser(epochs=1, **{**FAST, "n_threads": bad}).fit(
-            noisy[:2], clean[:2]
-        )
+        DocumentDenoiser(epochs=1, **{**FAST, "n_threads": bad}).fit(noisy[:2], clean[:2])
