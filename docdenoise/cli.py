@@ -238,7 +238,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if out.exists() and not args.overwrite:
         raise CommandLineError(f"{args.out!r} already exists; pass --overwrite to replace it.")
     params = _estimator_params(args, _TRAIN_PARAMS)
-    params["verbose"] = 2 if _show_progress(args) else 0
+    # Bars for a person at a terminal, one line per epoch for a log file, or silence.
+    params["verbose"] = 2 if _show_progress(args) else 0 if args.quiet else 1
     estimator = DocumentDenoiser(**params)
     try:  # check the parameters before loading the data
         estimator._validate_params()

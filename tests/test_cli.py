@@ -137,6 +137,7 @@ def test_train_on_noisy_clean_folders(pairs_dir, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "Loaded 4 noisy/clean pairs" in text
     assert "for 2 epochs" in text
+    assert re.search(r"epoch\s+2\s+train_loss", text)  # one line per epoch into a pipe
     den = DocumentDenoiser.load(out)
     assert len(den.history_) == 2
     assert den.batch_size == 2
