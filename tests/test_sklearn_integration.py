@@ -337,6 +337,22 @@ def test_scorers_by_name_and_custom_in_cross_validate(pages):
     assert np.argmax(res["test_neg_rmse"]) == np.argmax(res["test_psnr"])
 
 
+@pytest.mark.ocr
+def test_ocr_cer_scorer_in_cross_validation():
+    from docdenoise.ocr import neg_ocr_cer_scorer
+
+    noisy, clean = make_dirty_documents(4, shape=(40, 220), random_state=3)
+    scores = cross_val_score(
+        DocumentDenoiser(epochs=1, **FAST),
+        list(noisy),
+        list(clean),
+        cv=2,
+        scoring=neg_ocr_cer_scorer,
+        error_score="raise",
+    )
+    assert scores.shape == (2,) and np.isfinite(scores).all() and (scores <= 0).all()
+
+
 def test_cross_val_score_on_mixed_sizes_matches_a_manual_loop(pages):
     noisy, clean = pages
     est = DocumentDenoiser(epochs=2, lr=1e-2, **FAST)
