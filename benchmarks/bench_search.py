@@ -40,9 +40,7 @@ def torch_threads_scorer(estimator, X, y):
 
 def run_search(X, y, *, n_jobs, n_threads=None, epochs=(2, 4)):
     search = GridSearchCV(
-        DocumentDenoiser(
-            batch_size=8, random_state=0, device="cpu", n_threads=n_threads
-        ),
+        DocumentDenoiser(batch_size=8, random_state=0, device="cpu", n_threads=n_threads),
         {"lr": [1e-4, 1e-3], "epochs": list(epochs)},
         cv=3,
         n_jobs=n_jobs,
@@ -65,9 +63,7 @@ def main() -> None:
     parser.add_argument("--no-dask", action="store_true")
     args = parser.parse_args()
 
-    noisy, clean = make_dirty_documents(
-        args.pages, shape=(args.height, args.width), random_state=0
-    )
+    noisy, clean = make_dirty_documents(args.pages, shape=(args.height, args.width), random_state=0)
     X, y = list(noisy), list(clean)
     print(
         f"cpu_count={os.cpu_count()}  torch={torch.__version__}  threads in parent="
@@ -86,17 +82,13 @@ def main() -> None:
     if not args.no_dask:
         from dask.distributed import Client
 
-        with Client(
-            processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None
-        ):
+        with Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None):
             for n_threads in (None, 1):
                 with joblib.parallel_backend("dask"):
                     wall, threads, _ = run_search(X, y, n_jobs=-1, n_threads=n_threads)
                 results.append((f"dask threads, n_threads={n_threads}", wall, threads))
 
-    print(
-        f"\n{'configuration':34s} {'wall s':>8s} {'vs n_jobs=1':>12s}  torch threads in worker"
-    )
+    print(f"\n{'configuration':34s} {'wall s':>8s} {'vs n_jobs=1':>12s}  torch threads in worker")
     for name, wall, threads in results:
         print(f"{name:34s} {wall:8.2f} {base / wall:11.2f}x  {threads}")
 

@@ -67,14 +67,8 @@ def check_n_threads(n_threads: Any) -> int | None:
     """Return ``n_threads`` as an int (or None), or raise a ValueError saying what was expected."""
     if n_threads is None:
         return None
-    if (
-        isinstance(n_threads, bool)
-        or not isinstance(n_threads, numbers.Integral)
-        or n_threads < 1
-    ):
-        raise ValueError(
-            f"n_threads must be None or an integer >= 1, got {n_threads!r}."
-        )
+    if isinstance(n_threads, bool) or not isinstance(n_threads, numbers.Integral) or n_threads < 1:
+        raise ValueError(f"n_threads must be None or an integer >= 1, got {n_threads!r}.")
     return int(n_threads)
 
 

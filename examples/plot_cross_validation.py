@@ -37,7 +37,9 @@ for page, (n, c) in enumerate(zip(pages_noisy, pages_clean)):
         noisy.append(n[:, left:right])
         clean.append(c[:, left:right])
         groups.append(page)
-print(f"{len(noisy)} crops of {len(set(groups))} documents, sizes {sorted({x.shape for x in noisy})}")
+print(
+    f"{len(noisy)} crops of {len(set(groups))} documents, sizes {sorted({x.shape for x in noisy})}"
+)
 
 # %%
 # Three cleaners, four folds

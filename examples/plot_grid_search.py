@@ -113,8 +113,10 @@ print("best:", nested.best_params_, f"-> a network of {n_weights:,} weights")
 # ``best_estimator_`` was refitted on all search pages; the search object itself
 # forwards ``transform`` to it.
 cleaned = nested.transform(X_test)
-print(f"PSNR on held-out pages: noisy {psnr(y_test, X_test):.2f} dB -> cleaned "
-      f"{psnr(y_test, cleaned):.2f} dB")
+print(
+    f"PSNR on held-out pages: noisy {psnr(y_test, X_test):.2f} dB -> cleaned "
+    f"{psnr(y_test, cleaned):.2f} dB"
+)
 fig = plot_before_after(X_test, cleaned, y_test, max_images=2)
 
 # %%
