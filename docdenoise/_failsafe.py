@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import copy
 import functools
+import os
+import sys
 import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -59,6 +61,17 @@ def rollback_on_error(fit: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _caller_outside_package() -> int:
+    """``stacklevel`` (for a warning issued by our caller) of the first frame outside
+    docdenoise, so the warning points at the user's ``fit`` call whatever decorators
+    sit in between."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def interruptible(
     train: Callable[..., Any], on_epoch: Callable[[list[dict]], None] | None = None
 ) -> Callable[..., list[dict]]:
@@ -89,7 +102,7 @@ def interruptible(
                 "fit; the estimator keeps the weights learned so far (history_ lists "
                 "the complete epochs). Call fit again with warm_start=True to go on.",
                 TrainingInterruptedWarning,
-                stacklevel=4,
+                stacklevel=_caller_outside_package(),
             )
         return done
 
