@@ -783,7 +783,10 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         Raises
         ------
         ModelFileError
-            The file is not a docdenoise model, is damaged, or is incompatible.
+            The file is not a docdenoise model (pickles and ``torch.save`` files are
+            refused unread), is truncated, damaged or edited, or is incompatible.
+        DeviceError
+            ``device`` names a device this machine does not have.
         """
         tensors, meta = _serialization.read_model_file(path)
         params = dict(meta.get("params") or {})

@@ -39,10 +39,16 @@ what was expected and what was got):
   pixels wide; pass such narrow images as a list). There is
   no silent colour conversion for arrays; :func:`~docdenoise.datasets.load_images`
   converts colour *files* by a documented rule;
-* object arrays that are not numeric, ragged nested lists, complex numbers and
-  other non-numeric dtypes.
+* ragged nested lists, complex numbers and other non-numeric dtypes (datetimes,
+  strings);
+* noisy/clean pairs of different counts or shapes (:func:`check_pairs`).
 
-Sparse matrices raise ``TypeError`` (scikit-learn's convention).
+Float values are checked in their own dtype before the cast to float32, so a
+float64 ``1e300`` is reported as out of range, not as the infinity it would become.
+
+Sparse matrices and object arrays holding non-numbers raise ``TypeError``
+(scikit-learn's convention). ``tests/test_bad_input.py`` and ``tests/test_fuzz.py``
+pin these rules.
 """
 
 from __future__ import annotations
