@@ -218,3 +218,41 @@ def test_invalid_tile_size(bad):
     X = rng.random((2, 8, 8), dtype=np.float32)
     with pytest.raises(ValueError, match="tile_size must be None, 'auto' or an integer >= 1"):
         DocumentDenoiser(epochs=1, tile_size=bad).fit(X, X)
+
+
+# --------------------------------------------------------------------- training speed
+@pytest.mark.parametrize("augment", [False, True])
+def test_chunked_backward_gives_the_batch_gradients(monkeypatch, augment):
+    from docdenoise import _training
+
+    def grads(pixels_per_chunk):
+        monkeypatch.setattr(_training, "PIXELS_PER_CHUNK", pixels_per_chunk)
+        module = _network("cae").train()
+        x = torch.rand(5, 1, 16, 20, generator=torch.Generator().manual_seed(0))
+        y = torch.rand(5, 1, 16, 20, generator=torch.Generator().manual_seed(1))
+        gen = torch.Generator().manual_seed(2) if augment else None
+        loss = _training._backward(module, torch.nn.MSELoss(), x, y, 15, 19, gen)
+        return loss, [p.grad.clone() for p in module.parameters()]
+
+    loss_whole, whole = grads(10**9)
+    loss_chunked, chunked = grads(16 * 20 * 2)  # chunks of 2, 2 and 1 images
+    assert abs(loss_whole - loss_chunked) < 1e-6
+    for a, b in zip(whole, chunked, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
+
+
+def test_no_chunks_where_they_would_change_the_gradients():
+    from docdenoise._training import _chunk_size
+
+    x = torch.rand(16, 1, 420, 540)
+    plain = _network("cae")
+    assert _chunk_size(plain, torch.nn.MSELoss(), x) < 16
+    assert _chunk_size(plain, torch.nn.MSELoss(reduction="sum"), x) == 16
+    assert _chunk_size(plain, torch.nn.BCELoss(), x) == 16
+    with_bn = torch.nn.Sequential(plain, torch.nn.BatchNorm2d(1))
+    assert _chunk_size(with_bn, torch.nn.MSELoss(), x) == 16
+
+
+def test_fit_returns_the_network_in_the_default_layout(fitted):
+    den, _ = fitted
+    assert all(p.is_contiguous() for p in den.module_.parameters())
