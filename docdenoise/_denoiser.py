@@ -133,8 +133,9 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         If True and the estimator is fitted, ``fit`` continues training the existing
         network (and optimizer) for ``epochs`` more epochs instead of starting anew.
     checkpoint : str or path-like, default=None
-        Model file that ``fit`` (re)writes after every epoch, atomically and in the
-        format of :meth:`save`. To resume after a crash:
+        Model file that ``fit`` (re)writes after every epoch and when it returns,
+        atomically and in the format of :meth:`save`; do not share one path between
+        fits that run in parallel (e.g. in ``GridSearchCV``). To resume after a crash:
         ``DocumentDenoiser.load(path).set_params(warm_start=True).fit(X, y)``
         (the optimizer state, e.g. Adam's moments, starts anew).
     image_shape : tuple of (int, int), default=None
@@ -493,8 +494,9 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
           leaves the estimator exactly as it was before the call: still unfitted,
           or with its previous network, optimizer state and ``history_`` (also
           with ``warm_start=True``).
-        * With ``checkpoint=path``, the file written after the last complete epoch
-          stays on disk in both cases.
+        * With ``checkpoint=path``, the file is rewritten after every epoch and once
+          more when ``fit`` returns (also after Ctrl-C), so it always matches the
+          last complete epoch or the returned estimator.
         """
         self._validate_params()
         if y is None:
@@ -551,6 +553,8 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
                     n_iter_no_change=int(self.n_iter_no_change), tol=float(self.tol),
                     max_time=self.max_time,
                 )
+        if self.checkpoint is not None:  # final weights: early stopping's best, or Ctrl-C's
+            self._write_model(self.checkpoint, module, history)
         self.module_ = module
         self.optimizer_ = optimizer
         self.device_ = device
