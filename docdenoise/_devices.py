@@ -55,6 +55,12 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     ------
     DeviceError
         If the requested device does not exist here; the message lists those that do.
+
+    Examples
+    --------
+    >>> from docdenoise import resolve_device
+    >>> resolve_device("cpu")
+    device(type='cpu')
     """
     if device is None or (isinstance(device, str) and device == "auto"):
         if torch.cuda.is_available():

@@ -32,6 +32,23 @@ def register_model(name: str, cls: type[nn.Module]) -> None:
     cls : type of torch.nn.Module
         The network class. It should define ``size_multiple`` and
         ``receptive_margin`` (defaults 1 and 0 are assumed when missing).
+
+    Raises
+    ------
+    TypeError
+        ``cls`` is not a ``torch.nn.Module`` subclass.
+
+    Examples
+    --------
+    >>> from docdenoise import DocumentDenoiser
+    >>> from docdenoise.models import ConvAutoencoder, available_models, register_model
+    >>> class WideAutoencoder(ConvAutoencoder):
+    ...     def __init__(self, channels=(32, 64)):
+    ...         super().__init__(channels=channels)
+    >>> register_model("wide-cae", WideAutoencoder)
+    >>> "wide-cae" in available_models()
+    True
+    >>> den = DocumentDenoiser(model="wide-cae")
     """
     if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
         raise TypeError(f"cls must be a torch.nn.Module subclass, got {cls!r}")
@@ -45,6 +62,12 @@ def available_models() -> list[str]:
     -------
     names : list of str
         Valid values for ``DocumentDenoiser(model=...)``.
+
+    Examples
+    --------
+    >>> from docdenoise.models import available_models
+    >>> {"cae", "unet"} <= set(available_models())
+    True
     """
     return sorted(_REGISTRY)
 
@@ -61,6 +84,17 @@ def get_model_class(model: str | type[nn.Module]) -> type[nn.Module]:
     -------
     cls : type of torch.nn.Module
         The network class.
+
+    Raises
+    ------
+    ValueError
+        ``model`` is neither a registered name nor an ``nn.Module`` subclass.
+
+    Examples
+    --------
+    >>> from docdenoise.models import get_model_class
+    >>> get_model_class("cae").__name__
+    'ConvAutoencoder'
     """
     if isinstance(model, str):
         try:

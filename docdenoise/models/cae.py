@@ -26,6 +26,16 @@ class ConvAutoencoder(nn.Module):
     Input ``[N, 1, H, W]`` in ``[0, 1]``; ``H`` and ``W`` must be multiples of
     :attr:`size_multiple` (4). :class:`~docdenoise.DocumentDenoiser` pads and crops
     for you, so pages of any size work there.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from docdenoise.models import ConvAutoencoder
+    >>> net = ConvAutoencoder()
+    >>> sum(p.numel() for p in net.parameters())
+    9569
+    >>> net(torch.rand(2, 1, 16, 24)).shape
+    torch.Size([2, 1, 16, 24])
     """
 
     #: Input height and width must be multiples of this number.
@@ -51,5 +61,16 @@ class ConvAutoencoder(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Denoise a batch ``[N, 1, H, W]`` and return the same shape."""
+        """Denoise a batch of pages.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (N, 1, H, W)
+            Pages in ``[0, 1]``; ``H`` and ``W`` multiples of :attr:`size_multiple`.
+
+        Returns
+        -------
+        out : torch.Tensor of shape (N, 1, H, W)
+            Cleaned pages in ``[0, 1]``.
+        """
         return self.decoder(self.encoder(x))

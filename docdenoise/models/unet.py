@@ -104,7 +104,18 @@ class ResidualUNet(nn.Module):
         nn.init.zeros_(self.head.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Denoise a batch ``[N, 1, H, W]`` and return the same shape in ``[0, 1]``."""
+        """Denoise a batch of pages.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (N, 1, H, W)
+            Pages in ``[0, 1]``; ``H`` and ``W`` multiples of :attr:`size_multiple`.
+
+        Returns
+        -------
+        out : torch.Tensor of shape (N, 1, H, W)
+            Cleaned pages, ``clamp(x + correction, 0, 1)``.
+        """
         h = self.unshuffle(x)
         skips = []
         for i, block in enumerate(self.down):
