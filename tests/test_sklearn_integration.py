@@ -29,7 +29,7 @@ from sklearn.model_selection import (
 )
 from sklearn.pipeline import Pipeline
 
-from docdenoise import DocumentDenoiser
+from docdenoise import DocumentDenoiser, pretrained_models
 from docdenoise.datasets import make_dirty_documents
 from docdenoise.metrics import (
     get_scorer,
@@ -182,6 +182,19 @@ def test_loaded_pretrained_denoiser_drops_into_pipeline(pages, fitted, tmp_path)
     texts = pipe.fit(noisy, clean).transform(noisy[:2])
     assert_same_state(loaded, before)
     assert texts == InkReader().transform(fitted.transform(noisy[:2]))
+
+
+def test_frozen_pretrained_denoiser_is_not_fine_tuned_by_pipeline_fit(pages):
+    # pretrained() comes with warm_start=True: unfrozen, Pipeline.fit would fine-tune it.
+    noisy, clean = pages
+    if "default" not in pretrained_models():
+        pytest.skip("no pretrained model shipped in docdenoise/weights")
+    den = DocumentDenoiser.pretrained(device="cpu")
+    before = state_of(den)
+    pipe = Pipeline([("denoise", FrozenEstimator(den)), ("ocr", InkReader())])
+    texts = pipe.fit(noisy, clean).transform(noisy[:2])
+    assert_same_state(den, before)
+    assert texts == InkReader().transform(den.transform(noisy[:2]))
 
 
 @pytest.mark.ocr
