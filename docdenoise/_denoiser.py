@@ -746,7 +746,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
             params["random_state"] = None
         if params.get("checkpoint") is not None:
             params["checkpoint"] = os.fspath(params["checkpoint"])
-        meta = {
+        meta: dict[str, Any] = {
             "model": model,
             "architecture": type(module).__name__,
             "params": params,

@@ -20,6 +20,7 @@ import os
 import sys
 import warnings
 from collections.abc import Callable
+from types import FrameType
 from typing import Any, TypeVar
 
 from .exceptions import TrainingInterruptedWarning
@@ -66,7 +67,8 @@ def _caller_outside_package() -> int:
     docdenoise, so the warning points at the user's ``fit`` call whatever decorators
     sit in between."""
     package = os.path.dirname(os.path.abspath(__file__))
-    frame, level = sys._getframe(1), 1
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
         frame, level = frame.f_back, level + 1
     return level
