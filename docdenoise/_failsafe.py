@@ -23,6 +23,8 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any, TypeVar
 
+import torch
+
 from .exceptions import TrainingInterruptedWarning
 
 __all__ = ["interruptible", "rollback_on_error"]
@@ -34,6 +36,18 @@ def _fitted_attrs(est: Any) -> dict[str, Any]:
     return {k: v for k, v in vars(est).items() if k.endswith("_") and not k.startswith("_")}
 
 
+def _cpu_copy(obj: Any) -> Any:
+    """Deep copy of a (nested) state dict with every tensor copied to the CPU, so the
+    snapshot does not take GPU memory; ``load_state_dict`` moves it back."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().to("cpu", copy=True)
+    if isinstance(obj, dict):
+        return type(obj)((k, _cpu_copy(v)) for k, v in obj.items())
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_cpu_copy(v) for v in obj)
+    return copy.deepcopy(obj)
+
+
 def rollback_on_error(fit: F) -> F:
     """Decorate ``fit`` so that an exception leaves the estimator as before the call."""
 
@@ -42,8 +56,8 @@ def rollback_on_error(fit: F) -> F:
         saved = _fitted_attrs(self)
         module = saved.get("module_") if self.warm_start else None
         optimizer = saved.get("optimizer_") if self.warm_start else None
-        module_state = copy.deepcopy(module.state_dict()) if module is not None else None
-        optimizer_state = copy.deepcopy(optimizer.state_dict()) if optimizer is not None else None
+        module_state = _cpu_copy(module.state_dict()) if module is not None else None
+        optimizer_state = _cpu_copy(optimizer.state_dict()) if optimizer is not None else None
         try:
             return fit(self, *args, **kwargs)
         except BaseException:
