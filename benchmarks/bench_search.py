@@ -6,15 +6,20 @@ Run under the shared lock (CPU-heavy, about two minutes on 2 cores)::
 
 Every configuration runs the same search (lr x epochs, cv=3, 12 fits on synthetic
 pages) in this process, and times are printed as ratios to the ``n_jobs=1`` run.
-Each configuration also reports ``torch.get_num_threads()`` as seen by a scorer
-inside the worker that ran the fit, to show whether workers oversubscribe the
-cores:
+Each configuration also reports the torch threads each fit used (seen by a scorer
+inside the worker that ran it), to show whether workers oversubscribe the cores:
 
 * ``loky n_jobs=2 (cold)`` includes starting the worker processes and importing
   torch there; ``(warm)`` reuses them, as a second search in a session does.
+* ``n_jobs=1, n_threads=1`` is the serial search with one torch thread: the
+  fair baseline for what running two fits at once gains, since on small pages
+  (and on a busy machine) torch's second thread can cost more than it gives.
 * ``dask threads`` is a ``dask.distributed`` in-process cluster (one worker, two
   threads) through ``joblib.parallel_backend("dask")``; ``n_threads=1`` is the
   estimator's limit for thread-based parallelism.
+
+The load average is printed before and after: timings on a machine shared with
+other jobs are only comparable within one run.
 """
 
 from __future__ import annotations
@@ -34,8 +39,12 @@ from docdenoise.metrics import neg_rmse_scorer
 
 
 def torch_threads_scorer(estimator, X, y):
-    """A 'score' that reports the worker's torch thread count."""
-    return float(torch.get_num_threads())
+    """A 'score' that reports the torch threads the worker's fit used.
+
+    ``n_threads`` when set (it applies inside fit/transform only), else the
+    worker's own setting, e.g. ``cpu_count // n_jobs`` in a loky worker.
+    """
+    return float(estimator.n_threads or torch.get_num_threads())
 
 
 def run_search(X, y, *, n_jobs, n_threads=None, epochs=(2, 4)):
@@ -70,9 +79,13 @@ def main() -> None:
         f"{torch.get_num_threads()}  data: {args.pages} pages {args.height}x{args.width}, "
         "grid lr x epochs = 2 x 2, cv=3 (12 fits)"
     )
+    print(f"load average before: {os.getloadavg()[0]:.1f}")
     results = []
     base, threads, scores = run_search(X, y, n_jobs=1)
     results.append(("n_jobs=1 (baseline)", base, threads))
+    wall, threads, _ = run_search(X, y, n_jobs=1, n_threads=1)
+    results.append(("n_jobs=1, n_threads=1", wall, threads))
+    serial_one_thread = wall
     wall, threads, scores2 = run_search(X, y, n_jobs=2)
     assert np.allclose(scores, scores2, atol=1e-5), "n_jobs=2 changed the scores"
     results.append(("loky n_jobs=2 (cold)", wall, threads))
@@ -88,9 +101,16 @@ def main() -> None:
                     wall, threads, _ = run_search(X, y, n_jobs=-1, n_threads=n_threads)
                 results.append((f"dask threads, n_threads={n_threads}", wall, threads))
 
-    print(f"\n{'configuration':34s} {'wall s':>8s} {'vs n_jobs=1':>12s}  torch threads in worker")
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
+    print(
+        f"\n{'configuration':34s} {'wall s':>8s} {'vs n_jobs=1':>12s} "
+        f"{'vs 1 thread':>12s}  torch threads per fit"
+    )
     for name, wall, threads in results:
-        print(f"{name:34s} {wall:8.2f} {base / wall:11.2f}x  {threads}")
+        print(
+            f"{name:34s} {wall:8.2f} {base / wall:11.2f}x {serial_one_thread / wall:11.2f}x"
+            f"  {threads}"
+        )
 
 
 if __name__ == "__main__":
