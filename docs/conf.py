@@ -48,7 +48,6 @@ pygments_style = "sphinx"
 autosummary_generate = True  # stubs go to docs/generated/ (git-ignored)
 autosummary_imported_members = True
 autodoc_typehints = "none"  # types are written in the numpydoc Parameters sections
-autodoc_default_options = {"members": False}
 numpydoc_show_class_members = False  # methods are listed by the class template
 numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = True
@@ -98,3 +97,19 @@ html_theme_options = {
     "use_edit_page_button": False,
 }
 html_context = {"default_mode": "light"}
+
+
+# -- Hooks -------------------------------------------------------------------------------
+def _skip_member(app, what, name, obj, skip, options):
+    """Leave out the ``set_*_request`` methods scikit-learn generates for routing.
+
+    They are documented by scikit-learn (metadata routing), and their generated
+    docstrings refer to scikit-learn's glossary, which does not exist here.
+    """
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    return skip
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_member)

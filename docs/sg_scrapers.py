@@ -48,5 +48,5 @@ def unmanaged_figure_scraper(block: Any, block_vars: dict[str, Any], gallery_con
     return "".join(rsts)
 
 
-def _get_sg_image_scraper():  # noqa: ANN202 - sphinx-gallery's hook name
+def _get_sg_image_scraper():  # sphinx-gallery calls this hook by name
     return unmanaged_figure_scraper

@@ -98,7 +98,9 @@ def _public_objects() -> dict[object, tuple[object, list[str]]]:
 
 
 # Classes and functions, each under its shortest public path.
-PUBLIC = sorted(paths[0] for obj, paths in _public_objects().values() if _is_documented_callable(obj))
+PUBLIC = sorted(
+    paths[0] for obj, paths in _public_objects().values() if _is_documented_callable(obj)
+)
 
 
 def _is_exception(obj: object) -> bool:
@@ -190,15 +192,15 @@ def test_api_reference_parser():
 def test_api_reference_lists_every_public_name():
     documented = _api_reference_names((DOCS / "api.rst").read_text(encoding="utf-8"))
     missing = [
-        paths[0]
-        for _obj, paths in _public_objects().values()
-        if not documented.intersection(paths)
+        paths[0] for _obj, paths in _public_objects().values() if not documented.intersection(paths)
     ]
     assert not missing, f"add these public names to docs/api.rst: {sorted(missing)}"
 
 
 DOCTEST_PAGES = sorted(
-    p.name for p in DOCS.glob("*.rst") if re.search(r"^\s*>>> ", p.read_text(encoding="utf-8"), re.M)
+    p.name
+    for p in DOCS.glob("*.rst")
+    if re.search(r"^\s*>>> ", p.read_text(encoding="utf-8"), re.M)
 )
 
 
