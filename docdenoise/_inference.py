@@ -43,6 +43,8 @@ __all__ = [
 PIXELS_PER_PASS = 2**19
 #: Smallest core tile side chosen by ``tile_size="auto"``.
 AUTO_TILE = 512
+#: Memory format of the network and its input on the CPU (the benchmarks switch it).
+CPU_LAYOUT = torch.channels_last
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
@@ -79,15 +81,16 @@ def check_tile_size(tile_size: Any) -> None:
         raise ValueError(f"tile_size must be None, 'auto' or an integer >= 1, got {tile_size!r}.")
 
 
-def resolve_tile_size(tile_size: Any, module: nn.Module) -> tuple[int, int] | None:
-    """Core tile side and margin for ``module``, or None for whole-page inference.
+def resolve_tile_size(tile_size: Any, module: nn.Module) -> tuple[int, int, int] | None:
+    """Core tile side, margin and largest untiled side for ``module`` (None: never tile).
 
     The margin is ``module.receptive_margin`` rounded up to ``size_multiple``, so
     tile origins stay on the grids of the network's strided layers. Networks that do
     not declare ``receptive_margin`` are never tiled. ``"auto"`` picks the larger of
     :data:`AUTO_TILE` and eight margins (tiling then costs at most about 56 % extra
     work for networks with a large receptive field and about 6 % for the reference
-    network); an int is rounded up to ``size_multiple``.
+    network) and tiles pages with a side over two tiles; an int is rounded up to
+    ``size_multiple`` and tiles pages with a side over one tile and its margins.
     """
     check_tile_size(tile_size)
     margin = getattr(module, "receptive_margin", None)
@@ -97,9 +100,9 @@ def resolve_tile_size(tile_size: Any, module: nn.Module) -> tuple[int, int] | No
     margin = _round_up(int(margin), multiple)
     if tile_size == "auto":
         tile = _round_up(max(AUTO_TILE, 8 * margin), multiple)
-    else:
-        tile = _round_up(int(tile_size), multiple)
-    return tile, margin
+        return tile, margin, 2 * tile
+    tile = _round_up(int(tile_size), multiple)
+    return tile, margin, tile + 2 * margin
 
 
 def plan_tiles(
@@ -148,7 +151,7 @@ def inference_module(module: nn.Module, device: torch.device) -> nn.Module:
     """
     fast = copy.deepcopy(module).eval()
     if device.type == "cpu":
-        fast = fast.to(memory_format=torch.channels_last)
+        fast = fast.to(memory_format=CPU_LAYOUT)
     return fast
 
 
@@ -156,7 +159,7 @@ def _runner(
     module: nn.Module, device: torch.device, multiple: int
 ) -> Callable[[np.ndarray], np.ndarray]:
     """Return ``f(batch [n, h, w] float32) -> cleaned [n, h, w] float32``."""
-    layout = torch.channels_last if device.type == "cpu" else torch.contiguous_format
+    layout = CPU_LAYOUT if device.type == "cpu" else torch.contiguous_format
 
     def run(batch: np.ndarray) -> np.ndarray:
         n, h, w = batch.shape
@@ -223,9 +226,9 @@ def predict_images(
     out: list[np.ndarray | None] = [None] * len(images)
     with torch.inference_mode():
         for (h, w), idx in group_by_shape(images).items():
-            if tiling is not None and max(h, w) > tiling[0] + 2 * tiling[1]:
+            if tiling is not None and max(h, w) > tiling[2]:
                 for i in idx:
-                    out[i] = _tiled(run, images[i], *tiling, size_multiple)
+                    out[i] = _tiled(run, images[i], tiling[0], tiling[1], size_multiple)
                 continue
             per_pass = batch_size
             if budget is not None:

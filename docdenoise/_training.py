@@ -161,7 +161,7 @@ def _augmented_forward(
 
 
 def _augment_input(x: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, int]:
-    """Draw a flip/rotation ``k`` and a gain per image; return the turned, gained ``x`` and ``k``."""
+    """Draw a flip/rotation ``k`` and a gain per image; return the changed ``x`` and ``k``."""
     k = int(torch.randint(8, (1,), generator=generator))
     gain = 0.9 + 0.15 * torch.rand((x.shape[0], 1, 1, 1), generator=generator)
     x = (x * gain.to(x.device)).clamp_(0.0, 1.0)

@@ -66,7 +66,7 @@ def test_receptive_margin_is_a_true_bound(name):
 
 
 @pytest.mark.parametrize(
-    "name, shape, tile",
+    ("name", "shape", "tile"),
     [
         ("cae", (61, 97), 16),
         ("cae", (130, 45), 32),
@@ -94,8 +94,9 @@ def test_tiled_equals_whole_page(name, shape, tile):
 
 def test_auto_tiling_bounds_the_forward_pass_size():
     module = _network("cae")
-    tile, margin = resolve_tile_size("auto", module)
-    page = _page((tile * 2 + 37, tile + 3 * margin + 5), seed=3)
+    tile, margin, largest = resolve_tile_size("auto", module)
+    assert largest >= 540  # Kaggle pages (420x540) run whole
+    page = _page((largest + 37, tile + 3 * margin + 5), seed=3)
     seen = []
     fast = inference_module(module, CPU)
     fast.register_forward_hook(lambda m, inp, out: seen.append(tuple(inp[0].shape)))
@@ -120,10 +121,13 @@ def test_images_smaller_than_a_tile(shape):
     assert len(plan_tiles(*shape, tile=64, margin=8, multiple=4)) == 1
 
 
-@pytest.mark.parametrize("h, w, tile, margin, multiple", [(61, 97, 16, 8, 4), (300, 17, 64, 112, 16)])
+@pytest.mark.parametrize(
+    ("h", "w", "tile", "margin", "multiple"), [(61, 97, 16, 8, 4), (300, 17, 64, 112, 16)]
+)
 def test_plan_tiles_cover_the_page_once_on_the_grid(h, w, tile, margin, multiple):
     count = np.zeros((h, w), dtype=int)
-    for rows, cols, core_rows, core_cols in plan_tiles(h, w, tile=tile, margin=margin, multiple=multiple):
+    plan = plan_tiles(h, w, tile=tile, margin=margin, multiple=multiple)
+    for rows, cols, core_rows, core_cols in plan:
         count[core_rows, core_cols] += 1
         for outer, core in ((rows, core_rows), (cols, core_cols)):
             assert outer.start % multiple == 0 and (outer.stop - outer.start) % multiple == 0
