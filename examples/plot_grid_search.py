@@ -66,7 +66,8 @@ print("best:", search.best_params_, f"(PSNR {search.best_score_:.2f} dB)")
 
 # %%
 # The same numbers as a picture: PSNR per learning rate, one line per number of
-# epochs, with the spread over the three folds.
+# epochs, with the spread over the three folds; the dashed line is the noisy
+# input itself.
 import matplotlib.pyplot as plt
 
 lrs = sorted({p["lr"] for p in res["params"]})
@@ -82,6 +83,7 @@ for epochs in sorted({p["epochs"] for p in res["params"]}):
         capsize=3,
         label=f"{epochs} epochs",
     )
+ax.axhline(psnr(y, X), color="grey", linestyle="--", label="noisy input")
 ax.set_xscale("log")
 ax.set_xlabel("learning rate (lr)")
 ax.set_ylabel("cross-validated PSNR (dB)")
