@@ -96,8 +96,10 @@ def main() -> None:
     train_idx, test_idx = next(split.split(noisy, groups=groups))
     Xtr, Ytr = [noisy[i] for i in train_idx], [clean[i] for i in train_idx]
     Xte, Yte = [noisy[i] for i in test_idx], [clean[i] for i in test_idx]
-    print(f"{len(noisy)} pairs in {len(set(groups))} groups; held out {len(Xte)} pages of "
-          f"groups {sorted(set(groups[test_idx].tolist()))}")
+    print(
+        f"{len(noisy)} pairs in {len(set(groups))} groups; held out {len(Xte)} pages of "
+        f"groups {sorted(set(groups[test_idx].tolist()))}"
+    )
 
     held_out = Report(Yte, args.ocr)
     print("held-out pages:")
@@ -115,12 +117,20 @@ def main() -> None:
         everything.line("pretrained (zero-shot)", den.transform(noisy))
         return
 
-    recipe = dict(
-        patch_size=args.patch_size, patches_per_image=16, batch_size=16, augment=True,
-        lr_schedule="cosine", early_stopping=True, n_iter_no_change=10_000, epochs=10_000,
-        max_time=60 * args.minutes, validation_fraction=0.1, random_state=args.seed,
-        verbose=1,
-    )
+    recipe = {
+        "patch_size": args.patch_size,
+        "patches_per_image": 16,
+        "batch_size": 16,
+        "augment": True,
+        "lr_schedule": "cosine",
+        "early_stopping": True,
+        "n_iter_no_change": 10_000,
+        "epochs": 10_000,
+        "max_time": 60 * args.minutes,
+        "validation_fraction": 0.1,
+        "random_state": args.seed,
+        "verbose": 1,
+    }
     if args.mode == "cae":
         den = DocumentDenoiser("cae", random_state=args.seed, verbose=1)
     elif args.mode == "unet":
@@ -132,7 +142,8 @@ def main() -> None:
     took = time.perf_counter() - tic
     n_params = sum(p.numel() for p in den.module_.parameters())
     held_out.line(
-        f"{args.mode} ({n_params:,} params)", den.transform(Xte),
+        f"{args.mode} ({n_params:,} params)",
+        den.transform(Xte),
         f"{len(den.history_)} epochs, {took:.0f} s training",
     )
 

@@ -110,7 +110,7 @@ class PatchSampler:
 def _bucket_batches(
     buckets: list[Bucket], batch_size: int, generator: torch.Generator | None
 ) -> list[tuple[int, torch.Tensor]]:
-    """Index batches within each bucket; shuffled (images and batch order) if a generator is given."""
+    """Index batches within each bucket, shuffled (images and batch order) with a generator."""
     plan = []
     for b, bucket in enumerate(buckets):
         n = len(bucket)
@@ -138,10 +138,12 @@ def _training_batches(
 
 def _dihedral(x: torch.Tensor, k: int, inverse: bool = False) -> torch.Tensor:
     """One of the 8 flips/rotations of ``[..., H, W]`` (``k`` in 0..7), or its inverse."""
-    steps = [(lambda t: t.transpose(-2, -1)) if k & 4 else None,
-             (lambda t: t.flip(-1)) if k & 2 else None,
-             (lambda t: t.flip(-2)) if k & 1 else None]
-    for step in (reversed(steps) if inverse else steps):
+    steps = [
+        (lambda t: t.transpose(-2, -1)) if k & 4 else None,
+        (lambda t: t.flip(-1)) if k & 2 else None,
+        (lambda t: t.flip(-2)) if k & 1 else None,
+    ]
+    for step in reversed(steps) if inverse else steps:
         if step is not None:
             x = step(x)
     return x

@@ -19,9 +19,7 @@ def test_registry_has_both_networks():
     assert get_model_class("unet") is ResidualUNet
 
 
-@pytest.mark.parametrize(
-    "cls, count", [(ConvAutoencoder, 9_569), (ResidualUNet, 482_228)]
-)
+@pytest.mark.parametrize(("cls", "count"), [(ConvAutoencoder, 9_569), (ResidualUNet, 482_228)])
 def test_parameter_counts_are_pinned(cls, count):
     assert n_params(cls()) == count
 

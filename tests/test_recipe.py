@@ -68,8 +68,9 @@ def test_patch_training_mixes_page_sizes(pages):
 
 def test_patch_sampler_crops_aligned_pairs_of_the_right_size():
     X = [np.arange(30 * 40, dtype=np.float32).reshape(30, 40) / 1200]
-    sampler = PatchSampler(X, [x * 0.5 for x in X], patch_size=16, patches_per_image=7,
-                           device=torch.device("cpu"))
+    sampler = PatchSampler(
+        X, [x * 0.5 for x in X], patch_size=16, patches_per_image=7, device=torch.device("cpu")
+    )
     batches = list(sampler.batches(4, torch.Generator().manual_seed(0)))
     assert [len(x) for x, _ in batches] == [4, 3]
     for x, y in batches:
@@ -103,8 +104,15 @@ def test_augmented_training_fits_a_pixelwise_map():
     """Misaligned pairs could not be fitted by a 1x1 convolution."""
     rng = np.random.default_rng(0)
     X = rng.random((8, 16, 16), dtype=np.float32) * 0.5 + 0.25
-    den = DocumentDenoiser(Affine, epochs=30, batch_size=2, lr=0.05, augment=True,
-                           validation_fraction=0, random_state=0)
+    den = DocumentDenoiser(
+        Affine,
+        epochs=30,
+        batch_size=2,
+        lr=0.05,
+        augment=True,
+        validation_fraction=0,
+        random_state=0,
+    )
     den.fit(X, 1 - X)
     # floor from the brightness gain ~5e-4; flipped targets would leave ~2e-2
     assert den.history_[-1]["train_loss"] < 8e-3 < den.history_[0]["train_loss"]
@@ -128,8 +136,9 @@ def test_lr_factor_shapes():
 
 def test_plateau_halves_the_rate_when_stuck():
     X = np.full((2, 8, 8), 0.5, dtype=np.float32)
-    den = DocumentDenoiser(Affine, epochs=12, lr=1e-6, lr_schedule="plateau",
-                           validation_fraction=0, random_state=0).fit(X, X)
+    den = DocumentDenoiser(
+        Affine, epochs=12, lr=1e-6, lr_schedule="plateau", validation_fraction=0, random_state=0
+    ).fit(X, X)
     lrs = [r["lr"] for r in den.history_]
     assert lrs[0] == 1e-6 and lrs[-1] < 1e-6
 
@@ -143,15 +152,24 @@ def test_early_stopping_stops_and_restores_best():
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
     X = rng.random((4, 8, 8), dtype=np.float32)
-    train_b = make_buckets(list(X[:2]), list(1 - X[:2]), size_multiple=1, device=torch.device("cpu"))
+    train_b = make_buckets(
+        list(X[:2]), list(1 - X[:2]), size_multiple=1, device=torch.device("cpu")
+    )
     valid_b = make_buckets(list(X[2:]), list(X[2:]), size_multiple=1, device=torch.device("cpu"))
     module = Affine()
     criterion = nn.MSELoss()
     # learning y = 1 - x on training pairs makes the validation loss (y = x) worse
     history = train(
-        module, torch.optim.SGD(module.parameters(), lr=0.5), criterion, train_b, valid_b,
-        epochs=50, batch_size=2, generator=torch.Generator().manual_seed(0),
-        early_stopping=True, n_iter_no_change=3,
+        module,
+        torch.optim.SGD(module.parameters(), lr=0.5),
+        criterion,
+        train_b,
+        valid_b,
+        epochs=50,
+        batch_size=2,
+        generator=torch.Generator().manual_seed(0),
+        early_stopping=True,
+        n_iter_no_change=3,
     )
     valid = [r["valid_loss"] for r in history]
     assert len(history) < 50
@@ -171,7 +189,7 @@ def test_max_time_stops_training(pages):
 
 
 @pytest.mark.parametrize(
-    "params, match",
+    ("params", "match"),
     [
         ({"patch_size": 0}, "patch_size must be an integer >= 1"),
         ({"patches_per_image": 0}, "patches_per_image must be an integer >= 1"),

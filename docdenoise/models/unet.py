@@ -74,7 +74,7 @@ class ResidualUNet(nn.Module):
     #: Number of resolution levels (fixed, so the class attributes below hold).
     levels: int = 4
     #: Input height and width must be multiples of this number.
-    size_multiple: int = 2 ** levels
+    size_multiple: int = 2**levels
     #: Pixels on each side that influence one output pixel (an upper bound; 103).
     receptive_margin: int = _receptive_margin(levels)
 
@@ -82,9 +82,7 @@ class ResidualUNet(nn.Module):
         super().__init__()
         channels = tuple(int(c) for c in channels)
         if len(channels) != self.levels or min(channels) < 1:
-            raise ValueError(
-                f"channels must be {self.levels} positive integers, got {channels!r}."
-            )
+            raise ValueError(f"channels must be {self.levels} positive integers, got {channels!r}.")
         self.channels = channels
         self.unshuffle = nn.PixelUnshuffle(2)
         self.shuffle = nn.PixelShuffle(2)
