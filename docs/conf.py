@@ -97,6 +97,13 @@ html_theme_options = {
     "use_edit_page_button": False,
 }
 html_context = {"default_mode": "light"}
+# Pages without sub-pages get no (empty) section navigation on the left.
+html_sidebars = {
+    "index": [],
+    "installation": [],
+    "quickstart": [],
+    "changelog": [],
+}
 
 
 # -- Hooks -------------------------------------------------------------------------------
