@@ -87,6 +87,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--ocr", action="store_true", help="also Tesseract CER (slow)")
+    parser.add_argument(
+        "--no-classical", action="store_true", help="skip the classical reference lines"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -103,7 +106,8 @@ def main() -> None:
 
     held_out = Report(Yte, args.ocr)
     print("held-out pages:")
-    held_out.classical(Xte)
+    if not args.no_classical:
+        held_out.classical(Xte)
 
     if args.mode == "pretrained":
         den = DocumentDenoiser.pretrained()
@@ -113,7 +117,8 @@ def main() -> None:
         held_out.line("pretrained (zero-shot)", out, speed)
         print(f"all {len(noisy)} pages:")
         everything = Report(clean, args.ocr)
-        everything.classical(noisy)
+        if not args.no_classical:
+            everything.classical(noisy)
         everything.line("pretrained (zero-shot)", den.transform(noisy))
         return
 
