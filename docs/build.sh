@@ -6,12 +6,16 @@
 #   bash docs/build.sh --install  # first install the docs extra (pip install -e ".[docs]")
 #
 # Set DOCS_CLEAN=1 to start from scratch (removes docs/_build, docs/generated and
-# docs/auto_examples), which is what CI should do.
+# docs/auto_examples), which is what CI should do. The Python used is $PYTHON, else
+# .venv/bin/python when it exists, else python.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [[ -z "${PYTHON:-}" ]]; then
+    if [[ -x .venv/bin/python ]]; then PYTHON=.venv/bin/python; else PYTHON=python; fi
+fi
 
 if [[ "${1:-}" == "--install" ]]; then
-    python -m pip install -e ".[docs]"
+    "$PYTHON" -m pip install -e ".[docs]"
 fi
 if [[ "${DOCS_CLEAN:-0}" == "1" ]]; then
     rm -rf docs/_build docs/generated docs/auto_examples docs/sg_execution_times.rst
@@ -19,5 +23,5 @@ fi
 
 export MPLBACKEND=Agg
 start=$(date +%s)
-python -m sphinx -W --keep-going -b html docs docs/_build/html
+"$PYTHON" -m sphinx -W --keep-going -b html docs docs/_build/html
 echo "docs built in $(( $(date +%s) - start )) s: docs/_build/html/index.html"
