@@ -96,17 +96,24 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--model", default="cae", help="registered network (default: cae)")
+    parser.add_argument("--shape", default="420x540", help="page size HxW, multiples of "
+                        "the network's size_multiple (the plain loop does not pad)")
+    parser.add_argument("--no-a4", action="store_true", help="skip the A4 page")
     args = parser.parse_args()
+    shape = tuple(int(s) for s in args.shape.split("x"))
 
     print(machine())
-    X, Y = make_dirty_documents(args.images, shape=(420, 540), random_state=0)
-    den = DocumentDenoiser(epochs=1, batch_size=args.batch_size, device="cpu", random_state=0)
+    X, Y = make_dirty_documents(args.images, shape=shape, random_state=0)
+    den = DocumentDenoiser(
+        args.model, epochs=1, batch_size=args.batch_size, device="cpu", random_state=0
+    )
     den.fit(X[:16], Y[:16])
     model = den.module_
     whole = den.transform(X)
     np.testing.assert_allclose(whole, plain_loop(model, X, args.batch_size), atol=1e-5)
 
-    print(f"\n{args.images} pages 420x540, batch {args.batch_size}, "
+    print(f"\nmodel {args.model!r}, {args.images} pages {args.shape}, batch {args.batch_size}, "
           f"best/median of {args.repeats} interleaved runs")
     nchw = patched(den.transform, CPU_LAYOUT=torch.contiguous_format)
     cases: dict[str, Callable] = {
@@ -119,6 +126,8 @@ def main() -> None:
         label = "whole batch" if budget == 2**30 else f"{budget} pixels"
         cases[f"  transform, {label} per pass"] = lambda run=run: run(X)
     bench(cases, args.images, args.repeats, "plain loop (DataLoader, NCHW, no_grad)")
+    if args.no_a4:
+        return
 
     (page,), _ = make_dirty_documents(1, shape=(3508, 2480), random_state=1)
     a4 = page[None]

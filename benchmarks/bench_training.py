@@ -4,7 +4,8 @@ Run under the shared lock (CPU-heavy, about two minutes on 2 cores)::
 
     flock /tmp/docdenoise-heavy.lock python benchmarks/bench_training.py
 
-All runs train the reference network (``ConvAutoencoder``, 9,569 parameters) with
+All runs train the reference network (``ConvAutoencoder``, 9,569 parameters; another
+registered one with ``--model unet --shape 416x544``) with
 Adam (lr 1e-3) and the MSE loss, batch 16, on the same synthetic 420x540 pages,
 in this process, without validation:
 
@@ -37,7 +38,10 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from docdenoise import DocumentDenoiser, _training
 from docdenoise.datasets import make_dirty_documents
-from docdenoise.models import ConvAutoencoder
+from docdenoise.models import get_model_class
+
+#: The network every configuration trains (``--model``).
+MODEL = "cae"
 
 
 def machine() -> str:
@@ -57,7 +61,7 @@ def plain_loop(X: np.ndarray, Y: np.ndarray, epochs: int, batch_size: int) -> No
     torch.manual_seed(0)
     data = TensorDataset(torch.from_numpy(X).unsqueeze(1), torch.from_numpy(Y).unsqueeze(1))
     loader = DataLoader(data, batch_size=batch_size, shuffle=True)
-    model = ConvAutoencoder()
+    model = get_model_class(MODEL)()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     criterion = nn.MSELoss()
     model.train()
@@ -74,7 +78,7 @@ def skorch_fit(X: np.ndarray, Y: np.ndarray, epochs: int, batch_size: int) -> No
 
     torch.manual_seed(0)
     NeuralNetRegressor(
-        ConvAutoencoder,
+        get_model_class(MODEL),
         max_epochs=epochs,
         batch_size=batch_size,
         lr=1e-3,
@@ -89,7 +93,8 @@ def skorch_fit(X: np.ndarray, Y: np.ndarray, epochs: int, batch_size: int) -> No
 
 def docdenoise_fit(X: np.ndarray, Y: np.ndarray, epochs: int, batch_size: int) -> None:
     DocumentDenoiser(
-        epochs=epochs, batch_size=batch_size, validation_fraction=0, device="cpu", random_state=0
+        MODEL, epochs=epochs, batch_size=batch_size, validation_fraction=0, device="cpu",
+        random_state=0,
     ).fit(X, Y)
 
 
@@ -117,12 +122,19 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-skorch", action="store_true")
     parser.add_argument("--no-ablations", action="store_true")
+    parser.add_argument("--model", default="cae", help="registered network (default: cae)")
+    parser.add_argument("--shape", default="420x540", help="page size HxW, multiples of "
+                        "the network's size_multiple (the plain loop does not pad)")
     args = parser.parse_args()
+    global MODEL
+    MODEL = args.model
+    shape = tuple(int(s) for s in args.shape.split("x"))
 
     print(machine())
-    X, Y = make_dirty_documents(args.images, shape=(420, 540), random_state=0)
+    X, Y = make_dirty_documents(args.images, shape=shape, random_state=0)
     n_seen = args.images * args.epochs
-    print(f"{args.images} pages 420x540, {args.epochs} epochs, batch {args.batch_size}: "
+    print(f"model {MODEL!r}, {args.images} pages {args.shape}, {args.epochs} epochs, "
+          f"batch {args.batch_size}: "
           f"{n_seen} images per run, best/median of {args.repeats} interleaved runs\n")
 
     cases: dict[str, Callable] = {"plain loop (DataLoader, NCHW)": plain_loop}
@@ -130,6 +142,10 @@ def main() -> None:
         cases["skorch NeuralNetRegressor"] = skorch_fit
     cases["DocumentDenoiser.fit"] = docdenoise_fit
     if not args.no_ablations:
+        for power in (19, 20):
+            cases[f"  fit, chunks of 2**{power} pixels"] = ablated(
+                docdenoise_fit, PIXELS_PER_CHUNK=2**power
+            )
         cases["  fit, no chunks"] = ablated(docdenoise_fit, PIXELS_PER_CHUNK=10**12)
         cases["  fit, no chunks, NCHW"] = ablated(
             docdenoise_fit, PIXELS_PER_CHUNK=10**12, _fast_layout=lambda module: False
