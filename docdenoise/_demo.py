@@ -21,7 +21,7 @@ __all__ = ["DemoResult", "demo_recipe", "run_demo"]
 #: Page size of the demo (height, width): a strip of a 540 px wide scan.
 DEMO_SHAPE = (128, 384)
 #: Synthetic pages to train on, and held-out pages to clean and score.
-DEMO_TRAIN, DEMO_TEST = 48, 4
+DEMO_TRAIN, DEMO_TEST = 48, 8
 
 
 def demo_recipe() -> dict[str, Any]:
@@ -137,7 +137,7 @@ def run_demo(
         Training epochs; default from :func:`demo_recipe`.
     random_state : int, default=0
         Seed for the pages and the training.
-    n_train, n_test : int, default=48, 4
+    n_train, n_test : int, default=48, 8
         Synthetic pages to train on and to clean and score.
     shape : tuple of (int, int), default=(128, 384)
         Page size.

@@ -349,12 +349,12 @@ def test_demo_tiny(tmp_path, capsys):
     argv = ["demo", "--out-dir", str(out), "--epochs", "1", "--pages", "3"]
     assert main([*argv, "--page-size", "32x64", "--seed", "1"]) == 0
     text = capsys.readouterr().out
-    assert "RMSE on 4 held-out pages" in text
+    assert "RMSE on 8 held-out pages" in text
     assert "docdenoise " in text
     for name in ("before_after.png", "loss_curve.png", "difference.png", "model.safetensors"):
         assert (out / name).is_file(), name
     for folder in ("noisy", "clean", "cleaned"):
-        assert len(list((out / folder).glob("*.png"))) == 4, folder
+        assert len(list((out / folder).glob("*.png"))) == 8, folder
     with Image.open(out / "before_after.png") as im:
         assert im.format == "PNG"
         assert im.size[0] > 200
