@@ -599,10 +599,11 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         X : iterable of 2-D arrays
             Noisy images of any sizes, in any accepted dtype.
 
-        Yields
-        ------
-        image : ndarray of float32
-            The cleaned image, with its input's shape, in input order.
+        Returns
+        -------
+        images : iterator of ndarray of float32
+            The cleaned images, each with its input's shape, in input order. Each
+            image is checked when it is read (errors name it as ``X[i]``).
 
         Examples
         --------
@@ -620,7 +621,9 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
                 "iter_transform expects an iterable of 2-D images, got one 2-D array; "
                 "wrap a single page in a list."
             )
+        return self._iter_transform(iter(X))
 
+    def _iter_transform(self, X: Iterator[Any]) -> Iterator[np.ndarray]:
         def checked() -> Iterator[np.ndarray]:
             for i, image in enumerate(X):
                 yield check_images([image], name=f"X[{i}]", out_of_range=self.out_of_range).images[0]

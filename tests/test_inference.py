@@ -213,7 +213,16 @@ def test_iter_transform_checks_each_image(fitted):
     with pytest.raises(ValueError, match=r"X\[1\].*\[0, 1\]"):
         list(den.iter_transform([np.zeros((8, 8)), np.full((8, 8), 2.0)]))
     with pytest.raises(ValueError, match="iterable of 2-D images"):
-        list(den.iter_transform(np.zeros((8, 8))))
+        den.iter_transform(np.zeros((8, 8)))  # at the call, not at the first image
+    with pytest.raises(TypeError, match="not iterable"):
+        den.iter_transform(3)
+
+
+def test_iter_transform_needs_a_fitted_estimator():
+    from docdenoise import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        DocumentDenoiser().iter_transform([np.zeros((8, 8))])
 
 
 @pytest.mark.parametrize("bad", [0, -3, 1.5, "big", True])
