@@ -21,7 +21,7 @@ __all__ = ["DemoResult", "demo_recipe", "run_demo"]
 #: Page size of the demo (height, width): a strip of a 540 px wide scan.
 DEMO_SHAPE = (128, 384)
 #: Synthetic pages to train on, and held-out pages to clean and score.
-DEMO_TRAIN, DEMO_TEST = 48, 8
+DEMO_TRAIN, DEMO_TEST = 96, 8
 
 
 def demo_recipe() -> dict[str, Any]:
@@ -39,16 +39,14 @@ def demo_recipe() -> dict[str, Any]:
     if "unet" in available_models() and "patch_size" in params:
         recipe: dict[str, Any] = {
             "model": "unet",
-            "epochs": 12,
+            "epochs": 60,
             "batch_size": 16,
             "lr": 2e-3,
             "patch_size": 64,
             "patches_per_image": 8,
         }
-        if "lr_schedule" in params:
-            recipe["lr_schedule"] = "onecycle"
-        if "augment" in params:
-            recipe["augment"] = True
+        optional = {"lr_schedule": "onecycle", "augment": True, "max_time": 90.0}
+        recipe.update({k: v for k, v in optional.items() if k in params})
         return recipe
     return {"model": "cae", "epochs": 40, "batch_size": 8, "lr": 2e-3}
 
@@ -137,7 +135,7 @@ def run_demo(
         Training epochs; default from :func:`demo_recipe`.
     random_state : int, default=0
         Seed for the pages and the training.
-    n_train, n_test : int, default=48, 8
+    n_train, n_test : int, default=96, 8
         Synthetic pages to train on and to clean and score.
     shape : tuple of (int, int), default=(128, 384)
         Page size.

@@ -522,7 +522,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--epochs", type=_positive_int, metavar="N", help="training epochs")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default: 0)")
-    p.add_argument("--pages", type=_positive_int, metavar="N", help="training pages (default: 48)")
+    p.add_argument("--pages", type=_positive_int, metavar="N", help="training pages (default: 96)")
     p.add_argument(
         "--page-size",
         type=_page_size,
