@@ -133,6 +133,17 @@ def _estimator_params(args: argparse.Namespace, names: Sequence[str]) -> dict[st
     return params
 
 
+def _check_device(device: str) -> None:
+    """Refuse a device this machine lacks before any work starts."""
+    from ._devices import resolve_device
+    from .exceptions import DeviceError
+
+    try:
+        resolve_device(device)
+    except DeviceError as exc:
+        raise CommandLineError(str(exc)) from None
+
+
 def _load_model(path: str | None, device: str) -> Any:
     from . import _denoiser
     from ._denoiser import DocumentDenoiser
@@ -237,6 +248,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise CommandLineError(f"--out {args.out!r} is a folder; expected a file name.")
     if out.exists() and not args.overwrite:
         raise CommandLineError(f"{args.out!r} already exists; pass --overwrite to replace it.")
+    _check_device(args.device)
     params = _estimator_params(args, _TRAIN_PARAMS)
     # Bars for a person at a terminal, one line per epoch for a log file, or silence.
     params["verbose"] = 2 if _show_progress(args) else 0 if args.quiet else 1
@@ -274,6 +286,7 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
         plan_outputs(files, args.out_dir, overwrite=args.overwrite)
     except (ValueError, FileExistsError) as exc:
         raise CommandLineError(str(exc)) from None
+    _check_device(args.device)
     estimator = _load_model(args.model, args.device)
     _set_threads(estimator, args.threads)
 
@@ -303,6 +316,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     data_dir = _existing_dir(args.data_dir, "Data folder")
     if args.csv is not None and Path(args.csv).exists() and not args.overwrite:
         raise CommandLineError(f"{args.csv!r} already exists; pass --overwrite to replace it.")
+    _check_device(args.device)
     estimator = _load_model(args.model, args.device)
     _set_threads(estimator, args.threads)
     data = load_image_pairs(data_dir)

@@ -173,7 +173,8 @@ def test_train_refuses_existing_output_unless_overwrite(pairs_dir, tmp_path, cap
     [
         (["--param", "bogus=1"], 2, "DocumentDenoiser has no parameter 'bogus'"),
         (["--param", "lr_schedule='weekly'"], 2, "lr_schedule must be"),
-        (["--device", "tpu"], 1, "device"),
+        (["--device", "tpu"], 2, "Unknown device 'tpu'"),
+        (["--device", "cuda:99"], 2, "available devices: ['cpu"),
     ],
 )
 def test_train_bad_parameters(pairs_dir, tmp_path, extra, code, match, capsys):
