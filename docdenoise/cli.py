@@ -534,7 +534,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="where to write pictures, model and pages (default: ./docdenoise-demo)",
     )
-    p.add_argument("--epochs", type=_positive_int, metavar="N", help="training epochs")
+    p.add_argument(
+        "--epochs", type=_positive_int, metavar="N", help="training epochs (default: 60)"
+    )
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default: 0)")
     p.add_argument("--pages", type=_positive_int, metavar="N", help="training pages (default: 96)")
     p.add_argument(
