@@ -142,7 +142,7 @@ def main() -> None:
         cases["skorch NeuralNetRegressor"] = skorch_fit
     cases["DocumentDenoiser.fit"] = docdenoise_fit
     if not args.no_ablations:
-        for power in (19, 20):
+        for power in (18, 20):
             cases[f"  fit, chunks of 2**{power} pixels"] = ablated(
                 docdenoise_fit, PIXELS_PER_CHUNK=2**power
             )
