@@ -172,7 +172,7 @@ def _augment_input(x: torch.Tensor, generator: torch.Generator) -> tuple[torch.T
 
 #: Most pixels per forward/backward pass when training on the CPU. A larger batch
 #: runs in chunks whose gradients add up to the batch's: the activations then stay
-#: in the CPU caches, 2-4x faster per image (``benchmarks/bench_training.py``).
+#: in the CPU caches, about 2x faster per image (``benchmarks/bench_training.py``).
 PIXELS_PER_CHUNK = 2**19
 #: Losses whose mean over a batch is the size-weighted mean of chunk means.
 _CHUNKABLE_LOSSES = (nn.MSELoss, nn.L1Loss, nn.SmoothL1Loss, nn.HuberLoss)
