@@ -351,6 +351,7 @@ def test_demo_tiny(tmp_path, capsys):
     assert main([*argv, "--page-size", "32x64", "--seed", "1"]) == 0
     text = capsys.readouterr().out
     assert "RMSE on 8 held-out pages" in text
+    assert re.search(r"median background\s+0\.\d{4}", text)
     assert "docdenoise " in text
     for name in ("before_after.png", "loss_curve.png", "difference.png", "model.safetensors"):
         assert (out / name).is_file(), name
