@@ -8,8 +8,11 @@ them to a cluster::
     from dask.distributed import Client
 
     client = Client("scheduler-address:8786")
-    with joblib.parallel_backend("dask"):
+    with joblib.parallel_backend("dask", scatter=[noisy, clean]):
         GridSearchCV(DocumentDenoiser(), {"lr": [1e-3, 3e-3]}).fit(noisy, clean)
+
+``scatter`` sends the pages to the workers once instead of with every fit (dask
+warns about "large graphs" without it).
 
 What this module adds is batch cleaning of files: :func:`denoise_files` reads,
 cleans and writes pages in chunks, each chunk a task on a dask worker (or a step

@@ -132,5 +132,7 @@ fig = plot_before_after(X_test, cleaned, y_test, max_images=2)
 #   document never sits on both sides of a split (see the cross-validation
 #   example).
 # * ``n_jobs=k`` runs k fits at once, each with ``cpu_count // k`` torch threads.
-#   On a cluster, wrap the ``fit`` in ``joblib.parallel_backend("dask")``.
+#   On a dask cluster, run the ``fit`` inside
+#   ``joblib.parallel_backend("dask", scatter=[X, y])`` (see
+#   :mod:`docdenoise.parallel`).
 print(f"mean fit time per candidate: {np.mean(res['mean_fit_time']):.2f} s")
