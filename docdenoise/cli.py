@@ -285,7 +285,8 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
         files = expand_inputs(args.inputs)
         plan_outputs(files, args.out_dir, overwrite=args.overwrite)
     except (ValueError, FileExistsError) as exc:
-        raise CommandLineError(str(exc)) from None
+        message = str(exc).replace("overwrite=True (--overwrite)", "--overwrite")
+        raise CommandLineError(message) from None
     _check_device(args.device)
     estimator = _load_model(args.model, args.device)
     _set_threads(estimator, args.threads)

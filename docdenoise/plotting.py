@@ -172,6 +172,14 @@ def _history_records(history: Any) -> list[Mapping[str, Any]]:
     return list(records)
 
 
+def _minor_log_label(value: float, _pos: int) -> str:
+    """Label minor ticks of a log axis at 2, 3 and 5 times a power of ten only."""
+    if value <= 0:
+        return ""
+    leading = value / 10 ** math.floor(math.log10(value) + 1e-9)
+    return f"{value:g}" if round(leading) in (2, 3, 5) else ""
+
+
 def plot_history(history: Any, *, ax: Axes | None = None, log_scale: bool = True) -> Figure:
     """Plot training and validation loss per epoch.
 
@@ -233,9 +241,8 @@ def plot_history(history: Any, *, ax: Axes | None = None, log_scale: bool = True
         from matplotlib.ticker import FuncFormatter
 
         ax.set_yscale("log")
-        plain = FuncFormatter(lambda value, _pos: f"{value:g}")
-        ax.yaxis.set_major_formatter(plain)
-        ax.yaxis.set_minor_formatter(plain)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:g}"))
+        ax.yaxis.set_minor_formatter(FuncFormatter(_minor_log_label))
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.set_title("Training history")
@@ -256,7 +263,9 @@ def plot_difference(
     """Heat map of ``image - reference``: what the denoiser added or removed.
 
     Red pixels got brighter in ``image`` (stains lifted), blue pixels got darker
-    (ink restored); white means unchanged. The colour scale is symmetric around 0.
+    (ink restored); white means unchanged. The colour scale is symmetric around 0
+    and ends at the 99.5th percentile of the absolute difference, so that a few
+    extreme pixels do not wash out the rest.
 
     Parameters
     ----------
@@ -296,7 +305,9 @@ def plot_difference(
     if img.shape != ref.shape:
         raise ValueError(f"image shape {img.shape} differs from reference shape {ref.shape}.")
     diff = img.astype(np.float64) - ref
-    limit = float(np.abs(diff).max()) or 1.0
+    # A robust symmetric scale: a few extreme pixels (a removed speck) would
+    # otherwise wash out the rest of the map; they are drawn in the end colours.
+    limit = float(np.percentile(np.abs(diff), 99.5)) or float(np.abs(diff).max()) or 1.0
     if ax is None:
         h, w = img.shape
         width = 6.0
