@@ -22,6 +22,11 @@ def _tesseract_problem() -> str | None:
     return None
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """An unexpected device fallback fails the test (tests that expect it use pytest.warns)."""
+    config.addinivalue_line("filterwarnings", "error::docdenoise.exceptions.DeviceWarning")
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Skip ``@pytest.mark.ocr`` tests without Tesseract; fail if it is required.
 
