@@ -21,7 +21,7 @@ from docdenoise import (
 from docdenoise.datasets import make_dirty_documents
 from docdenoise.models import ConvAutoencoder
 
-FAST = dict(epochs=2, batch_size=4, random_state=0, n_threads=1)
+FAST = {"epochs": 2, "batch_size": 4, "random_state": 0, "n_threads": 1}
 
 
 @pytest.fixture(scope="module")
@@ -47,11 +47,22 @@ def test_reference_architecture_is_pinned():
     layers = [m for m in net.modules() if not isinstance(m, (nn.Sequential, ConvAutoencoder))]
     kinds = [type(m).__name__ for m in layers]
     assert kinds == [
-        "Conv2d", "ReLU", "Conv2d", "ReLU",
-        "ConvTranspose2d", "ReLU", "ConvTranspose2d", "Sigmoid",
+        "Conv2d",
+        "ReLU",
+        "Conv2d",
+        "ReLU",
+        "ConvTranspose2d",
+        "ReLU",
+        "ConvTranspose2d",
+        "Sigmoid",
     ]
     convs = [m for m in layers if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
-    assert [(c.in_channels, c.out_channels) for c in convs] == [(1, 16), (16, 32), (32, 16), (16, 1)]
+    assert [(c.in_channels, c.out_channels) for c in convs] == [
+        (1, 16),
+        (16, 32),
+        (32, 16),
+        (16, 1),
+    ]
     for c in convs:
         assert c.kernel_size == (3, 3) and c.stride == (2, 2) and c.padding == (1, 1)
     assert [c.output_padding for c in convs[2:]] == [(1, 1), (1, 1)]
@@ -124,7 +135,9 @@ def test_list_of_mixed_sizes_keeps_form_and_shapes(pages):
     noisy, clean = pages
     rng = np.random.default_rng(0)
     X = [rng.random((h, w), dtype=np.float32) for h, w in [(1, 1), (3, 5), (17, 9), (24, 32)]]
-    den = DocumentDenoiser(**FAST).fit([noisy[0], noisy[1][:13, :21]], [clean[0], clean[1][:13, :21]])
+    den = DocumentDenoiser(**FAST).fit(
+        [noisy[0], noisy[1][:13, :21]], [clean[0], clean[1][:13, :21]]
+    )
     out = den.transform(X)
     assert isinstance(out, list)
     assert [o.shape for o in out] == [x.shape for x in X]
@@ -169,10 +182,14 @@ def test_unfitted_use_is_refused(pages):
 
 
 @pytest.mark.parametrize(
-    "X, y, match",
+    ("X", "y", "match"),
     [
         (np.zeros((3, 8, 8)), np.zeros((2, 8, 8)), "same number of images: got 3 noisy and 2"),
-        (np.zeros((2, 8, 8)), np.zeros((2, 8, 9)), r"noisy shape \(8, 8\) differs from clean shape \(8, 9\)"),
+        (
+            np.zeros((2, 8, 8)),
+            np.zeros((2, 8, 9)),
+            r"noisy shape \(8, 8\) differs from clean shape \(8, 9\)",
+        ),
         ([np.full((4, 4), np.nan)], [np.zeros((4, 4))], "NaN or infinity"),
         ([np.full((4, 4), np.inf)], [np.zeros((4, 4))], "NaN or infinity"),
         (np.zeros((2, 8, 8)) + 1.5, np.zeros((2, 8, 8)), r"float images must lie in \[0, 1\]"),
@@ -203,7 +220,7 @@ def test_flattened_form_checks_image_shape_and_feature_count(fitted):
 
 
 @pytest.mark.parametrize(
-    "params, match",
+    ("params", "match"),
     [
         ({"epochs": 0}, "epochs must be an integer >= 1, got 0"),
         ({"epochs": 2.5}, "epochs must be an integer >= 1"),
@@ -265,7 +282,9 @@ def test_save_load_gives_identical_outputs(fitted, pages, tmp_path):
 
 
 def test_save_load_keeps_nested_parameters(pages, tmp_path):
-    den = DocumentDenoiser(**FAST, module__channels=(4, 8), optimizer__weight_decay=1e-4).fit(*pages)
+    den = DocumentDenoiser(**FAST, module__channels=(4, 8), optimizer__weight_decay=1e-4).fit(
+        *pages
+    )
     den.save(tmp_path / "m.safetensors")
     loaded = DocumentDenoiser.load(tmp_path / "m.safetensors")
     assert loaded.module_.channels == (4, 8)
@@ -280,7 +299,7 @@ def test_load_refuses_a_file_that_is_not_a_model(tmp_path):
         DocumentDenoiser.load(bogus)
 
 
-@pytest.mark.parametrize("dump, load", [(pickle.dumps, pickle.loads), (None, None)])
+@pytest.mark.parametrize(("dump", "load"), [(pickle.dumps, pickle.loads), (None, None)])
 def test_pickle_and_joblib_round_trip(fitted, pages, tmp_path, dump, load):
     if dump is None:
         joblib.dump(fitted, tmp_path / "m.joblib")

@@ -17,7 +17,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from docdenoise import DocumentDenoiser
 
-SMALL = dict(epochs=1, batch_size=8, out_of_range="clip", random_state=0)
+SMALL = {"epochs": 1, "batch_size": 8, "out_of_range": "clip", "random_state": 0}
 
 _LABEL_Y = (
     "sklearn passes class labels as y; DocumentDenoiser needs clean target images of "
@@ -60,10 +60,10 @@ _KWARGS = (
 class SelfTargetDenoiser(DocumentDenoiser):
     """Test adapter: ``fit``/``score`` ignore the label ``y`` and use ``X`` as target."""
 
-    def fit(self, X, y=None, **fit_params):  # noqa: D102
+    def fit(self, X, y=None, **fit_params):
         return super().fit(X, X, **fit_params)
 
-    def score(self, X, y=None):  # noqa: D102
+    def score(self, X, y=None):
         return super().score(X, X)
 
 
