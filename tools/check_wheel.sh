@@ -20,8 +20,8 @@ if ls docdenoise/weights/*.safetensors >/dev/null 2>&1; then
   done
 fi
 python3 -m venv "$work/venv"
-"$work/venv/bin/pip" install -q torch==2.13.0 2>&1 | grep -v "is ignored" || true
-"$work/venv/bin/pip" install -q "$wheel" 2>&1 | grep -v "is ignored" || true
+"$work/venv/bin/pip" install -q torch==2.13.0 2> >(grep -v "is ignored" >&2)
+"$work/venv/bin/pip" install -q "$wheel" 2> >(grep -v "is ignored" >&2)
 cd "$work"  # away from the source tree, so the installed wheel is what gets imported
 "$work/venv/bin/python" - <<'PY'
 import numpy as np
