@@ -87,8 +87,10 @@ def bench(cases: dict[str, Callable], n_images: int, repeats: int, base: str) ->
     best_base = min(times[base])
     print(f"{'configuration':40s} {'best img/s':>10s} {'median':>8s} {'x plain':>8s}")
     for name, ts in times.items():
-        print(f"{name:40s} {n_images / min(ts):10.2f} {n_images / statistics.median(ts):8.2f} "
-              f"{best_base / min(ts):8.2f}")
+        print(
+            f"{name:40s} {n_images / min(ts):10.2f} {n_images / statistics.median(ts):8.2f} "
+            f"{best_base / min(ts):8.2f}"
+        )
 
 
 def main() -> None:
@@ -97,8 +99,12 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--model", default="cae", help="registered network (default: cae)")
-    parser.add_argument("--shape", default="420x540", help="page size HxW, multiples of "
-                        "the network's size_multiple (the plain loop does not pad)")
+    parser.add_argument(
+        "--shape",
+        default="420x540",
+        help="page size HxW, multiples of "
+        "the network's size_multiple (the plain loop does not pad)",
+    )
     parser.add_argument("--no-a4", action="store_true", help="skip the A4 page")
     args = parser.parse_args()
     shape = tuple(int(s) for s in args.shape.split("x"))
@@ -113,8 +119,10 @@ def main() -> None:
     whole = den.transform(X)
     np.testing.assert_allclose(whole, plain_loop(model, X, args.batch_size), atol=1e-5)
 
-    print(f"\nmodel {args.model!r}, {args.images} pages {args.shape}, batch {args.batch_size}, "
-          f"best/median of {args.repeats} interleaved runs")
+    print(
+        f"\nmodel {args.model!r}, {args.images} pages {args.shape}, batch {args.batch_size}, "
+        f"best/median of {args.repeats} interleaved runs"
+    )
     nchw = patched(den.transform, CPU_LAYOUT=torch.contiguous_format)
     cases: dict[str, Callable] = {
         "plain loop (DataLoader, NCHW, no_grad)": lambda: plain_loop(model, X, args.batch_size),

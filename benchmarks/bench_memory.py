@@ -92,8 +92,12 @@ def child(case: str, page_file: str) -> dict:
         checksum = float(np.mean([o.mean() for o in outs]))
     else:
         raise ValueError(case)
-    return {"base_mib": round(base, 1), "peak_mib": round(peak_mib(), 1),
-            "checksum": round(checksum, 6), **samples}
+    return {
+        "base_mib": round(base, 1),
+        "peak_mib": round(peak_mib(), 1),
+        "checksum": round(checksum, 6),
+        **samples,
+    }
 
 
 def main() -> None:
@@ -119,19 +123,26 @@ def main() -> None:
             [sys.executable, __file__, "--case", "make-page", "--page-file", page_file],
             check=True,
         )
-        print(f"A4 page at 300 dpi: {A4[0]}x{A4[1]} pixels, uint8 on disk; peak RSS in MiB, "
-              "one subprocess per case\n")
+        print(
+            f"A4 page at 300 dpi: {A4[0]}x{A4[1]} pixels, uint8 on disk; peak RSS in MiB, "
+            "one subprocess per case\n"
+        )
         print(f"{'case':40s} {'base':>7s} {'peak':>7s} {'peak-base':>9s}  notes")
         for label, case in CASES.items():
             proc = subprocess.run(
                 [sys.executable, __file__, "--case", case, "--page-file", page_file],
-                capture_output=True, text=True, check=True,
+                capture_output=True,
+                text=True,
+                check=True,
             )
             res = json.loads(proc.stdout.strip().splitlines()[-1])
-            notes = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in res.items()
-                              if k.startswith("rss_after"))
-            print(f"{label:40s} {res['base_mib']:7.0f} {res['peak_mib']:7.0f} "
-                  f"{res['peak_mib'] - res['base_mib']:9.0f}  {notes}")
+            notes = ", ".join(
+                f"{k.replace('_', ' ')} {v}" for k, v in res.items() if k.startswith("rss_after")
+            )
+            print(
+                f"{label:40s} {res['base_mib']:7.0f} {res['peak_mib']:7.0f} "
+                f"{res['peak_mib'] - res['base_mib']:9.0f}  {notes}"
+            )
 
 
 if __name__ == "__main__":

@@ -93,7 +93,11 @@ def skorch_fit(X: np.ndarray, Y: np.ndarray, epochs: int, batch_size: int) -> No
 
 def docdenoise_fit(X: np.ndarray, Y: np.ndarray, epochs: int, batch_size: int) -> None:
     DocumentDenoiser(
-        MODEL, epochs=epochs, batch_size=batch_size, validation_fraction=0, device="cpu",
+        MODEL,
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_fraction=0,
+        device="cpu",
         random_state=0,
     ).fit(X, Y)
 
@@ -123,8 +127,12 @@ def main() -> None:
     parser.add_argument("--no-skorch", action="store_true")
     parser.add_argument("--no-ablations", action="store_true")
     parser.add_argument("--model", default="cae", help="registered network (default: cae)")
-    parser.add_argument("--shape", default="420x540", help="page size HxW, multiples of "
-                        "the network's size_multiple (the plain loop does not pad)")
+    parser.add_argument(
+        "--shape",
+        default="420x540",
+        help="page size HxW, multiples of "
+        "the network's size_multiple (the plain loop does not pad)",
+    )
     args = parser.parse_args()
     global MODEL
     MODEL = args.model
@@ -133,9 +141,11 @@ def main() -> None:
     print(machine())
     X, Y = make_dirty_documents(args.images, shape=shape, random_state=0)
     n_seen = args.images * args.epochs
-    print(f"model {MODEL!r}, {args.images} pages {args.shape}, {args.epochs} epochs, "
-          f"batch {args.batch_size}: "
-          f"{n_seen} images per run, best/median of {args.repeats} interleaved runs\n")
+    print(
+        f"model {MODEL!r}, {args.images} pages {args.shape}, {args.epochs} epochs, "
+        f"batch {args.batch_size}: "
+        f"{n_seen} images per run, best/median of {args.repeats} interleaved runs\n"
+    )
 
     cases: dict[str, Callable] = {"plain loop (DataLoader, NCHW)": plain_loop}
     if not args.no_skorch:
@@ -164,8 +174,10 @@ def main() -> None:
     base = min(times["plain loop (DataLoader, NCHW)"])
     print(f"{'configuration':34s} {'best img/s':>10s} {'median':>8s} {'x plain':>8s}")
     for name, ts in times.items():
-        print(f"{name:34s} {n_seen / min(ts):10.1f} {n_seen / statistics.median(ts):8.1f} "
-              f"{base / min(ts):8.2f}")
+        print(
+            f"{name:34s} {n_seen / min(ts):10.1f} {n_seen / statistics.median(ts):8.1f} "
+            f"{base / min(ts):8.2f}"
+        )
     if "skorch NeuralNetRegressor" in times:
         ratio = min(times["skorch NeuralNetRegressor"]) / min(times["DocumentDenoiser.fit"])
         print(f"\nDocumentDenoiser.fit / skorch: {ratio:.2f}x")

@@ -11,6 +11,7 @@ from . import baselines, datasets, evaluation, metrics, models, ocr
 from ._denoiser import DocumentDenoiser, pretrained_models
 from ._devices import available_devices, resolve_device
 from ._version import __version__
+from .baselines import ClassicalDenoiser
 from .exceptions import (
     DeviceError,
     DeviceWarning,
@@ -23,7 +24,6 @@ from .exceptions import (
     OCRNotAvailableError,
     TrainingInterruptedWarning,
 )
-from .baselines import ClassicalDenoiser
 from .ocr import TesseractOCR
 
 __all__ = [

@@ -92,6 +92,4 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
                 f"devices: {available_devices()}."
             )
         return dev
-    raise DeviceError(
-        f"Unsupported device {device!r}; available devices: {available_devices()}."
-    )
+    raise DeviceError(f"Unsupported device {device!r}; available devices: {available_devices()}.")

@@ -35,8 +35,12 @@ def _network(name: str, seed: int = 0) -> torch.nn.Module:
 
 def _predict(module, images, tile_size, batch_size=4):
     return predict_images(
-        module, images, device=CPU, batch_size=batch_size,
-        size_multiple=module.size_multiple, tile_size=tile_size,
+        module,
+        images,
+        device=CPU,
+        batch_size=batch_size,
+        size_multiple=module.size_multiple,
+        tile_size=tile_size,
     )
 
 

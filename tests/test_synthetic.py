@@ -86,9 +86,7 @@ def test_each_degradation(name):
 
 def test_degradations_only_change_noisy():
     _, clean_all = make_dirty_documents(2, (64, 96), random_state=4)
-    _, clean_blur = make_dirty_documents(
-        2, (64, 96), random_state=4, degradations="blur"
-    )
+    _, clean_blur = make_dirty_documents(2, (64, 96), random_state=4, degradations="blur")
     np.testing.assert_array_equal(clean_all, clean_blur)
 
 
@@ -113,15 +111,11 @@ def test_text_present_and_clean_is_white():
 
 
 def test_return_text():
-    noisy, _, text = make_dirty_documents(
-        3, (120, 300), random_state=2, return_text=True
-    )
+    noisy, _, text = make_dirty_documents(3, (120, 300), random_state=2, return_text=True)
     assert isinstance(text, list) and len(text) == 3
     assert all(isinstance(t, str) for t in text)
     assert sum(len(t.split()) for t in text) > 5
-    np.testing.assert_array_equal(
-        noisy, make_dirty_documents(3, (120, 300), random_state=2)[0]
-    )
+    np.testing.assert_array_equal(noisy, make_dirty_documents(3, (120, 300), random_state=2)[0])
 
 
 @pytest.mark.parametrize(

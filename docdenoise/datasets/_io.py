@@ -174,9 +174,7 @@ def _open_checked(path: Path, max_pixels: int | None) -> Image.Image:
             f"{name!r} is not an image file Pillow can read; expected PNG, JPEG or TIFF."
         ) from None
     except PermissionError:
-        raise ImageFileError(
-            f"Image file {name!r} cannot be read: permission denied."
-        ) from None
+        raise ImageFileError(f"Image file {name!r} cannot be read: permission denied.") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageFileError(f"Image file {name!r} is truncated or corrupt: {exc}") from None
     return im

@@ -17,7 +17,13 @@ from torch import nn
 from .cae import ConvAutoencoder
 from .unet import ResidualUNet
 
-__all__ = ["ConvAutoencoder", "ResidualUNet", "available_models", "get_model_class", "register_model"]
+__all__ = [
+    "ConvAutoencoder",
+    "ResidualUNet",
+    "available_models",
+    "get_model_class",
+    "register_model",
+]
 
 _REGISTRY: dict[str, type[nn.Module]] = {"cae": ConvAutoencoder, "unet": ResidualUNet}
 
