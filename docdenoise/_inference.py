@@ -151,7 +151,8 @@ def inference_module(module: nn.Module, device: torch.device) -> nn.Module:
     """
     fast = copy.deepcopy(module).eval()
     if device.type == "cpu":
-        fast = fast.to(memory_format=CPU_LAYOUT)
+        # Module.to accepts memory_format at runtime, but torch's stubs lack that overload.
+        fast = fast.to(memory_format=CPU_LAYOUT)  # type: ignore[call-overload]
     return fast
 
 
@@ -265,12 +266,22 @@ def iter_predict(
         pixels += image.size
         if len(window) >= batch_size or pixels >= PIXELS_PER_PASS:
             yield from predict_images(
-                fast, window, device=device, batch_size=batch_size,
-                size_multiple=size_multiple, tile_size=tile_size, prepared=True,
+                fast,
+                window,
+                device=device,
+                batch_size=batch_size,
+                size_multiple=size_multiple,
+                tile_size=tile_size,
+                prepared=True,
             )
             window, pixels = [], 0
     if window:
         yield from predict_images(
-            fast, window, device=device, batch_size=batch_size,
-            size_multiple=size_multiple, tile_size=tile_size, prepared=True,
+            fast,
+            window,
+            device=device,
+            batch_size=batch_size,
+            size_multiple=size_multiple,
+            tile_size=tile_size,
+            prepared=True,
         )

@@ -14,6 +14,7 @@ side of one global threshold.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 from skimage.filters import rank, threshold_otsu, threshold_sauvola
 from skimage.morphology import footprint_rectangle
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -29,7 +30,7 @@ __all__ = [
 ]
 
 
-def _one_image(image) -> np.ndarray:
+def _one_image(image: ArrayLike) -> np.ndarray:
     arr = np.asarray(image)
     if arr.ndim != 2:
         raise InvalidImageError(
@@ -38,7 +39,7 @@ def _one_image(image) -> np.ndarray:
     return to_float_image(arr)
 
 
-def _check_odd(value, name: str) -> int:
+def _check_odd(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 3:
         raise ValueError(f"{name} must be an integer >= 3, got {value!r}.")
     if value % 2 == 0:

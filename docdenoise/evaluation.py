@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -173,7 +173,7 @@ def evaluate_methods(noisy, clean, methods, *, ocr=True, reader=None, verbose=Fa
     return rows
 
 
-def _cell(key: str, value) -> str:
+def _cell(key: str, value: object) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     if key in _FORMATS:
@@ -181,7 +181,7 @@ def _cell(key: str, value) -> str:
     return str(value)
 
 
-def format_table(rows):
+def format_table(rows: Sequence[Mapping[str, object]]) -> str:
     """Render result rows as a Markdown table with aligned columns.
 
     Parameters

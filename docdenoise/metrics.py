@@ -64,7 +64,9 @@ def _as_images(y: Any, image_shape: Any, name: str) -> list[np.ndarray]:
     return check_images(y, image_shape=image_shape, name=name).images
 
 
-def _check_pair(y_true: Any, y_pred: Any, image_shape: Any):
+def _check_pair(
+    y_true: Any, y_pred: Any, image_shape: Any
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
     true = _as_images(y_true, image_shape, "y_true")
     pred = _as_images(y_pred, image_shape, "y_pred")
     if len(true) != len(pred):

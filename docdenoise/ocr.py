@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from joblib import Parallel, delayed
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from ._validation import check_images
@@ -148,14 +151,14 @@ class TesseractOCR(TransformerMixin, BaseEstimator):
         self.tesseract_version_, _ = self._validate_params()
         return self
 
-    def _read(self, pt, img: np.ndarray) -> str:
+    def _read(self, pt: Any, img: np.ndarray) -> str:
         from PIL import Image
 
         options = f"--psm {int(self.psm)} {self.config}".strip()
         text = pt.image_to_string(Image.fromarray(_to_uint8(img)), lang=self.lang, config=options)
         return text.strip()
 
-    def transform(self, X):
+    def transform(self, X: ArrayLike | Sequence[ArrayLike]) -> list[str]:
         """Read the text of each image.
 
         Parameters

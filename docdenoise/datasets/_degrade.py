@@ -51,9 +51,7 @@ MINOR = {
 # Random fields
 
 
-def _smooth_noise(
-    rng: np.random.Generator, shape: tuple[int, int], cell: float
-) -> np.ndarray:
+def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], cell: float) -> np.ndarray:
     """Smooth noise with features about ``cell`` pixels wide, roughly zero mean, unit std."""
     h, w = shape
     cell = max(float(cell), 1.0)
@@ -62,7 +60,7 @@ def _smooth_noise(
     # Upsample only the crop we need: ``box`` is in grid cells, away from the border.
     oy, ox = rng.uniform(1, gh - 2 - h / cell), rng.uniform(1, gw - 2 - w / cell)
     box = (ox, oy, ox + w / cell, oy + h / cell)
-    out = np.asarray(grid.resize((w, h), Image.BICUBIC, box=box), dtype=np.float32)
+    out = np.asarray(grid.resize((w, h), Image.Resampling.BICUBIC, box=box), dtype=np.float32)
     return out * np.float32(1.6)
 
 
@@ -90,9 +88,7 @@ class Page:
     def __init__(self, coverage: np.ndarray, ink: float) -> None:
         self.shape = coverage.shape
         self.coverage = coverage  # clean ink coverage
-        self.ink_amount = np.ones(
-            self.shape, np.float32
-        )  # how much ink reached the paper
+        self.ink_amount = np.ones(self.shape, np.float32)  # how much ink reached the paper
         self.ink = float(np.clip(ink, 0.0, 0.6))  # grey of full ink in the noisy page
         self.paper = np.ones(self.shape, np.float32)  # paper reflectance
         self.light = np.ones(self.shape, np.float32)  # illumination / shading
@@ -106,16 +102,10 @@ class Page:
 def _paper(rng, page):
     page.ink = float(np.clip(page.ink + rng.normal(0, 0.03), 0.0, 0.6))
     tone = rng.uniform(0.76, 0.98)
-    drift = rng.uniform(0.0, 0.03) * _smooth_noise(
-        rng, page.shape, rng.uniform(80, 300)
-    )
-    mottle = rng.uniform(0.0, 0.025) * _fractal_noise(
-        rng, page.shape, rng.uniform(8, 40), 3
-    )
+    drift = rng.uniform(0.0, 0.03) * _smooth_noise(rng, page.shape, rng.uniform(80, 300))
+    mottle = rng.uniform(0.0, 0.025) * _fractal_noise(rng, page.shape, rng.uniform(8, 40), 3)
     grain = rng.standard_normal(page.shape).astype(np.float32)
-    grain = ndi.gaussian_filter(grain, rng.uniform(0.4, 1.2)) * np.float32(
-        rng.uniform(0.01, 0.04)
-    )
+    grain = ndi.gaussian_filter(grain, rng.uniform(0.4, 1.2)) * np.float32(rng.uniform(0.01, 0.04))
     page.paper *= np.float32(tone) * (1 + drift + mottle + grain)
 
 
@@ -126,9 +116,7 @@ def _texture(rng, page):
         p=[0.3, 0.2, 0.25, 0.1, 0.15],
     )
     if kind == "mottle":  # cloudy, blotchy paper
-        n = _fractal_noise(
-            rng, page.shape, rng.uniform(10, 80), 4, rng.uniform(0.4, 0.7)
-        )
+        n = _fractal_noise(rng, page.shape, rng.uniform(10, 80), 4, rng.uniform(0.4, 0.7))
         page.paper *= 1 + np.float32(rng.uniform(0.03, 0.1)) * n
         return
     img = Image.new("L", (w, h), 0)
@@ -137,9 +125,7 @@ def _texture(rng, page):
         step = rng.uniform(25, 90)
         size = step * rng.uniform(0.4, 0.9)
         glyphs = rng.random() < 0.5
-        font = load_font(
-            font_specs()[int(rng.integers(len(font_specs())))][0], int(size * 1.3)
-        )
+        font = load_font(font_specs()[int(rng.integers(len(font_specs())))][0], int(size * 1.3))
         rows = int(h / step) + 2
         cols = int(w / step) + 2
         shift = rng.uniform(0, step)
@@ -152,9 +138,7 @@ def _texture(rng, page):
                     draw.text((x, y), chr(int(rng.integers(65, 91))), font=font, fill=g)
                 else:
                     bw, bh = size * rng.uniform(0.5, 1.2), size * rng.uniform(0.3, 1.0)
-                    draw.rounded_rectangle(
-                        [x, y, x + bw, y + bh], radius=size * 0.2, fill=g
-                    )
+                    draw.rounded_rectangle([x, y, x + bw, y + bh], radius=size * 0.2, fill=g)
         img = img.filter(ImageFilter.GaussianBlur(rng.uniform(0.8, 3.0)))
         strength = rng.uniform(0.06, 0.22)
     elif kind == "fibers":
@@ -196,7 +180,7 @@ def _texture(rng, page):
             font=font,
             fill=255,
         )
-        img = img.rotate(rng.uniform(-45, 45), resample=Image.BILINEAR)
+        img = img.rotate(rng.uniform(-45, 45), resample=Image.Resampling.BILINEAR)
         img = img.filter(ImageFilter.GaussianBlur(rng.uniform(1.0, 4.0)))
         strength = rng.uniform(0.05, 0.18)
     pat = np.asarray(img, dtype=np.float32) / 255.0
@@ -209,11 +193,9 @@ def _bleed_through(rng, page):
     if rng.random() < 0.3:
         back = back[::-1]
     back = ndi.gaussian_filter(back, rng.uniform(0.7, 2.5))
-    spot = 1.0
+    spot: float | np.ndarray = 1.0
     if rng.random() < 0.5:  # uneven: stronger where the paper is thinner or wetter
-        spot = np.clip(
-            0.6 + 0.5 * _smooth_noise(rng, page.shape, rng.uniform(60, 200)), 0, 1
-        )
+        spot = np.clip(0.6 + 0.5 * _smooth_noise(rng, page.shape, rng.uniform(60, 200)), 0, 1)
     page.paper *= 1 - np.float32(rng.uniform(0.06, 0.3)) * back * spot
 
 
@@ -240,9 +222,7 @@ def _stains(rng, page):
         r *= np.float32(radius)
         d = rho - r
         kind = rng.choice(["ring", "blot", "drops"], p=[0.55, 0.3, 0.15])
-        wth = width * (
-            1 + 0.7 * np.cos(2 * theta + rng.uniform(0, 6.3)) * rng.uniform(0, 1)
-        )
+        wth = width * (1 + 0.7 * np.cos(2 * theta + rng.uniform(0, 6.3)) * rng.uniform(0, 1))
         wth = np.maximum(wth, 1.0)
         if kind == "ring":  # a band with crisp, darker edges, broken by gaps
             half = wth / 2
@@ -267,12 +247,8 @@ def _stains(rng, page):
                 px, py = rng.normal(0, radius * 0.7, 2)
                 pr = rng.uniform(1.5, 0.03 * size + 2)
                 dd = np.hypot(dx - px, dy - py)
-                dens = np.maximum(
-                    dens, np.clip(pr - dd + 1, 0, 1) * rng.uniform(0.5, 1)
-                )
-        mottle = 1 + rng.uniform(0.1, 0.3) * _fractal_noise(
-            rng, dens.shape, rng.uniform(6, 25), 2
-        )
+                dens = np.maximum(dens, np.clip(pr - dd + 1, 0, 1) * rng.uniform(0.5, 1))
+        mottle = 1 + rng.uniform(0.1, 0.3) * _fractal_noise(rng, dens.shape, rng.uniform(6, 25), 2)
         dens = np.clip(dens * mottle, 0, 1)
         page.paper[y0:y1, x0:x1] *= 1 - np.float32(rng.uniform(0.15, 0.6)) * dens
 
@@ -299,9 +275,7 @@ def _creases(rng, page):
         px, py = rng.uniform(0, w), rng.uniform(0, h)
         d = (x - px) * nx + (y - py) * ny
         t = -(x - px) * ny + (y - py) * nx  # position along the crease
-        d = d + np.float32(rng.uniform(0, 3)) * _smooth_noise(
-            rng, page.shape, rng.uniform(30, 120)
-        )
+        d = d + np.float32(rng.uniform(0, 3)) * _smooth_noise(rng, page.shape, rng.uniform(30, 120))
         wd = rng.uniform(0.8, 3.0)
         sgn = 1 if rng.random() < 0.5 else -1
         line = sgn * (np.exp(-(((d + wd) / wd) ** 2)) - np.exp(-(((d - wd) / wd) ** 2)))
@@ -349,7 +323,7 @@ def _wrinkles(rng, page):
     shade -= shade.mean()
     shade /= np.float32(shade.std() + 1e-6)
     if (sh, sw) != (h, w):
-        shade = np.asarray(Image.fromarray(shade).resize((w, h), Image.BILINEAR))
+        shade = np.asarray(Image.fromarray(shade).resize((w, h), Image.Resampling.BILINEAR))
     strength = np.float32(rng.uniform(0.04, 0.12))
     page.light *= np.clip(1 + strength * shade, 0.5, 1.3)
 
@@ -375,9 +349,7 @@ def _shadows(rng, page):
         elif kind == "edge":  # scanner lid or page edge
             side = int(rng.integers(4))
             dist = [x, w - 1 - x, y, h - 1 - y][side]
-            dist = dist + np.float32(rng.uniform(0, 5)) * _smooth_noise(
-                rng, page.shape, 80
-            )
+            dist = dist + np.float32(rng.uniform(0, 5)) * _smooth_noise(rng, page.shape, 80)
             light *= 1 - np.float32(rng.uniform(0.2, 0.7)) * np.exp(
                 -np.maximum(dist, 0) / rng.uniform(4, 60)
             )
@@ -388,12 +360,7 @@ def _shadows(rng, page):
             )
         else:  # soft shadow of a hand or object
             n = _smooth_noise(rng, page.shape, rng.uniform(80, 250))
-            m = 1 / (
-                1
-                + np.exp(
-                    -np.clip((n - rng.uniform(0.3, 1.2)) * rng.uniform(2, 8), -30, 30)
-                )
-            )
+            m = 1 / (1 + np.exp(-np.clip((n - rng.uniform(0.3, 1.2)) * rng.uniform(2, 8), -30, 30)))
             light *= 1 - np.float32(rng.uniform(0.15, 0.5)) * m
     page.light *= light
 

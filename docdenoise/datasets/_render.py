@@ -57,9 +57,7 @@ def font_specs() -> tuple[tuple[str | None, bool], ...]:
 
 
 @functools.lru_cache(maxsize=256)
-def load_font(
-    path: str | None, size: int
-) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+def load_font(path: str | None, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     if path is not None:
         try:
             # The basic layout engine is enough for Latin text, is faster than raqm
@@ -110,9 +108,7 @@ class _TextSource:
 
     def _pseudo_word(self) -> str:
         n = int(self.rng.integers(1, 4))
-        return "".join(
-            SYLLABLES[int(i)] for i in self.rng.integers(len(SYLLABLES), size=n)
-        )
+        return "".join(SYLLABLES[int(i)] for i in self.rng.integers(len(SYLLABLES), size=n))
 
     def _number(self) -> str:
         rng = self.rng
@@ -124,7 +120,9 @@ class _TextSource:
         if kind == 2:
             return str(int(rng.integers(1800, 2030)))
         if kind == 3:
-            return f"{int(rng.integers(1, 29))}/{int(rng.integers(1, 13))}/{int(rng.integers(50, 100))}"
+            bounds = ((1, 29), (1, 13), (50, 100))
+            day, month, year = (int(rng.integers(lo, hi)) for lo, hi in bounds)
+            return f"{day}/{month}/{year}"
         if kind == 4:
             return f"{int(rng.integers(0, 101))}%"
         if kind == 5:
@@ -175,10 +173,17 @@ class _Canvas:
         self.h, self.w = shape
         self.image = Image.new("L", (self.w, self.h), 0)
         self.draw = ImageDraw.Draw(self.image)
-        self.lines: list[tuple[float, float, list[tuple[float, float, str]]]] = []
+        self.lines: list[tuple[float, float, list[tuple[float, float, float, float, str]]]] = []
+        self.angle = 0.0  # the rotation applied to the page, set by render_text_page
 
     def text(
-        self, x: float, y: float, word: str, font, *, line_id: tuple[float, float]
+        self,
+        x: float,
+        y: float,
+        word: str,
+        font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
+        *,
+        line_id: tuple[float, float],
     ) -> None:
         self.draw.text((x, y), word, font=font, fill=255)
         left, top, right, bottom = font.getbbox(word)  # the inked box, from (x, y)
@@ -200,12 +205,7 @@ class _Canvas:
                 # Pillow's rotate turns counter-clockwise on screen.
                 xr = cos * xs + sin * ys + cx
                 yr = -sin * xs + cos * ys + cy
-                if (
-                    xr.min() >= 0
-                    and yr.min() >= 0
-                    and xr.max() <= self.w
-                    and yr.max() <= self.h
-                ):
+                if xr.min() >= 0 and yr.min() >= 0 and xr.max() <= self.w and yr.max() <= self.h:
                     kept.append(word)
             if kept:
                 out.append(" ".join(kept))
@@ -217,9 +217,7 @@ def _font_size(rng: np.random.Generator) -> int:
     return int(np.clip(rng.lognormal(np.log(22), 0.25), 11, 44))
 
 
-def _paragraph(
-    canvas, src, font, x0, x1, y, y_max, line_h, *, justify, indent, n_words
-):
+def _paragraph(canvas, src, font, x0, x1, y, y_max, line_h, *, justify, indent, n_words):
     """Flow ``n_words`` words between ``x0`` and ``x1`` from ``y``; return the next y."""
     space = font.getlength(" ")
     words = src.words(n_words)
@@ -227,7 +225,8 @@ def _paragraph(
     i = 0
     while i < len(words) and y + line_h * 0.8 < y_max:
         start = x0 + (indent if first else 0)
-        line, width = [], 0.0
+        line: list[tuple[str, float]] = []
+        width = 0.0
         while i < len(words):
             wl = font.getlength(words[i])
             if line and start + width + space + wl > x1:
@@ -323,9 +322,7 @@ def render_text_page(
     elif layout == "table":
         n_cols = int(rng.integers(2, 6))
         widths = rng.uniform(0.5, 1.5, n_cols)
-        cols = (
-            np.concatenate([[0.0], np.cumsum(widths) / widths.sum()]) * (x1 - x0) + x0
-        )
+        cols = np.concatenate([[0.0], np.cumsum(widths) / widths.sum()]) * (x1 - x0) + x0
         row_h = size * rng.uniform(1.4, 2.2)
         rules = rng.random() < 0.7
         vrules = rules and rng.random() < 0.5
@@ -337,11 +334,7 @@ def render_text_page(
             for c in range(n_cols):
                 pad = size * 0.3
                 n = int(rng.integers(1, 4))
-                ws = (
-                    src.words(n)
-                    if rng.random() < 0.5
-                    else [src._number() for _ in range(n)]
-                )
+                ws = src.words(n) if rng.random() < 0.5 else [src._number() for _ in range(n)]
                 xx = cols[c] + pad
                 for word in ws:
                     wl = font.getlength(word)
@@ -403,7 +396,7 @@ def render_text_page(
     angle = 0.0
     if rng.random() < 0.3:
         angle = float(rng.normal(0, 1.0))
-        img = img.rotate(angle, resample=Image.BICUBIC, fillcolor=0)
+        img = img.rotate(angle, resample=Image.Resampling.BICUBIC, fillcolor=0)
     cov = np.asarray(img, dtype=np.float32) / 255.0
-    canvas.angle = angle  # type: ignore[attr-defined]
+    canvas.angle = angle
     return cov, canvas

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
+from typing import Literal, overload
 
 import numpy as np
 from sklearn.utils import check_random_state
@@ -53,7 +54,11 @@ def _pick_degradations(rng: np.random.Generator) -> set[str]:
     return chosen
 
 
-def _make_page(rng, shape, degradations):
+def _make_page(
+    rng: np.random.Generator,
+    shape: tuple[int, int],
+    degradations: Sequence[str] | set[str] | None,
+) -> tuple[np.ndarray, np.ndarray, str]:
     coverage, canvas = render_text_page(rng, shape)
     ink = rng.uniform(0.0, 0.22) if rng.random() < 0.85 else rng.uniform(0.22, 0.35)
     clean = 1.0 - coverage * np.float32(1.0 - ink)
@@ -75,13 +80,13 @@ def _make_page(rng, shape, degradations):
 # Public function
 
 
-def _check_degradations(degradations) -> tuple[str, ...] | None:
+def _check_degradations(degradations: object) -> tuple[str, ...] | None:
     if isinstance(degradations, str):
         if degradations == "all":
             return None
         degradations = [degradations]
     if not isinstance(degradations, Sequence):
-        raise ValueError(  # noqa: TRY004 - parameter errors are ValueErrors, as in sklearn
+        raise ValueError(
             "degradations must be 'all', a degradation name or a sequence of names, "
             f"got {type(degradations).__name__}."
         )
@@ -95,14 +100,50 @@ def _check_degradations(degradations) -> tuple[str, ...] | None:
     return names
 
 
+_RandomState = int | np.random.RandomState | np.random.Generator | None
+
+
+@overload
+def make_dirty_documents(
+    n_samples: int = ...,
+    shape: tuple[int, int] = ...,
+    *,
+    random_state: _RandomState = ...,
+    degradations: str | Sequence[str] = ...,
+    return_text: Literal[False] = ...,
+) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+@overload
+def make_dirty_documents(
+    n_samples: int = ...,
+    shape: tuple[int, int] = ...,
+    *,
+    random_state: _RandomState = ...,
+    degradations: str | Sequence[str] = ...,
+    return_text: Literal[True],
+) -> tuple[np.ndarray, np.ndarray, list[str]]: ...
+
+
+@overload
+def make_dirty_documents(
+    n_samples: int = ...,
+    shape: tuple[int, int] = ...,
+    *,
+    random_state: _RandomState = ...,
+    degradations: str | Sequence[str] = ...,
+    return_text: bool = ...,
+) -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, list[str]]: ...
+
+
 def make_dirty_documents(
     n_samples: int = 8,
     shape: tuple[int, int] = (258, 540),
     *,
-    random_state=None,
+    random_state: _RandomState = None,
     degradations: str | Sequence[str] = "all",
     return_text: bool = False,
-):
+) -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, list[str]]:
     """Generate synthetic pairs of dirty scanned pages and their clean originals.
 
     Each page holds random word-like text (words, pseudo-words, numbers and
@@ -168,35 +209,26 @@ def make_dirty_documents(
     >>> isinstance(text[0], str)
     True
     """
-    if (
-        isinstance(n_samples, bool)
-        or not isinstance(n_samples, numbers.Integral)
-        or n_samples < 1
-    ):
+    if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
         raise ValueError(f"n_samples must be an integer >= 1, got {n_samples!r}.")
     if (
         isinstance(shape, (str, bytes))
         or not isinstance(shape, Sequence)
         or len(shape) != 2
-        or any(
-            isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1
-            for s in shape
-        )
+        or any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1 for s in shape)
     ):
         raise ValueError(
             f"shape must be a pair of integers (height, width), each >= 1, got {shape!r}."
         )
     if not isinstance(return_text, (bool, np.bool_)):
-        raise ValueError(f"return_text must be True or False, got {return_text!r}.")  # noqa: TRY004
+        raise ValueError(f"return_text must be True or False, got {return_text!r}.")
     names = _check_degradations(degradations)
     shape = (int(shape[0]), int(shape[1]))
 
     if isinstance(random_state, np.random.Generator):
         seeds = random_state.integers(0, 2**31 - 1, size=int(n_samples))
     else:
-        seeds = check_random_state(random_state).randint(
-            0, 2**31 - 1, size=int(n_samples)
-        )
+        seeds = check_random_state(random_state).randint(0, 2**31 - 1, size=int(n_samples))
 
     noisy = np.empty((int(n_samples), *shape), dtype=np.float32)
     clean = np.empty_like(noisy)
