@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
 from sklearn.utils import check_random_state
-from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
@@ -34,7 +34,13 @@ from ._threads import (
 from ._training import LR_SCHEDULES, PatchSampler, make_buckets, train
 from ._validation import ImageBatch, check_images, check_pairs, restore_form
 from ._version import __version__
-from .exceptions import DeviceError, DeviceWarning, InvalidImageError, ModelFileError, NotFittedError
+from .exceptions import (
+    DeviceError,
+    DeviceWarning,
+    InvalidImageError,
+    ModelFileError,
+    NotFittedError,
+)
 from .models import get_model_class
 
 __all__ = ["DocumentDenoiser", "pretrained_models"]
@@ -201,6 +207,12 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
     True
     """
 
+    # Fitted attributes (set by fit/load; declared here for type checkers only).
+    module_: nn.Module
+    optimizer_: torch.optim.Optimizer | None
+    device_: torch.device
+    history_: list[dict[str, Any]]
+
     def __init__(
         self,
         model: str | type[nn.Module] = "cae",
@@ -267,7 +279,9 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         return sorted(k for k in vars(self) if k.startswith(NESTED_PREFIXES))
 
     def _nested(self, prefix: str) -> dict[str, Any]:
-        return {k[len(prefix) :]: getattr(self, k) for k in self._nested_keys() if k.startswith(prefix)}
+        return {
+            k[len(prefix) :]: getattr(self, k) for k in self._nested_keys() if k.startswith(prefix)
+        }
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Get parameters, including nested ``module__*``/``optimizer__*``/``loss__*`` ones.
@@ -323,15 +337,22 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
             positive_int("patch_size")
         if self.lr_schedule is not None and self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(
-                f"lr_schedule must be None or one of {list(LR_SCHEDULES)}, got {self.lr_schedule!r}."
+                f"lr_schedule must be None or one of {list(LR_SCHEDULES)}, "
+                f"got {self.lr_schedule!r}."
             )
         for name in ("augment", "early_stopping"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}.")
-        if isinstance(self.tol, bool) or not isinstance(self.tol, numbers.Real) or not 0 <= self.tol < 1:
+        if (
+            isinstance(self.tol, bool)
+            or not isinstance(self.tol, numbers.Real)
+            or not 0 <= self.tol < 1
+        ):
             raise ValueError(f"tol must be a float in [0, 1), got {self.tol!r}.")
         mt = self.max_time
-        if mt is not None and (isinstance(mt, bool) or not isinstance(mt, numbers.Real) or not mt > 0):
+        if mt is not None and (
+            isinstance(mt, bool) or not isinstance(mt, numbers.Real) or not mt > 0
+        ):
             raise ValueError(f"max_time must be None or a number of seconds > 0, got {mt!r}.")
         if isinstance(self.lr, bool) or not isinstance(self.lr, numbers.Real) or not self.lr > 0:
             raise ValueError(f"lr must be a float > 0, got {self.lr!r}.")
@@ -370,7 +391,9 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ input
     def _check_X(self, X: Any, *, reset: bool, name: str = "X") -> ImageBatch:
-        batch = check_images(X, image_shape=self.image_shape, name=name, out_of_range=self.out_of_range)
+        batch = check_images(
+            X, image_shape=self.image_shape, name=name, out_of_range=self.out_of_range
+        )
         if name == "X" and batch.form == "array2d":
             try:
                 validate_data(self, X, reset=reset, skip_check_array=True)
@@ -390,11 +413,14 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
             groups = np.asarray(groups)
             if groups.shape != (n,):
                 raise InvalidImageError(
-                    f"groups must hold one label per image: expected shape ({n},), got {groups.shape}."
+                    f"groups must hold one label per image: expected shape ({n},), "
+                    f"got {groups.shape}."
                 )
             if len(np.unique(groups)) < 2:
                 return idx, idx[:0]
-            splitter: Any = GroupShuffleSplit(1, test_size=self.validation_fraction, random_state=seed)
+            splitter: Any = GroupShuffleSplit(
+                1, test_size=self.validation_fraction, random_state=seed
+            )
         else:
             n_val = min(n - 1, max(1, int(round(self.validation_fraction * n))))
             splitter = ShuffleSplit(1, test_size=n_val, random_state=seed)
@@ -407,7 +433,9 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         try:
             return cls(**self._nested("module__"))
         except TypeError as exc:
-            raise ValueError(f"Cannot build model {cls.__name__} with {self._nested('module__')}: {exc}") from None
+            raise ValueError(
+                f"Cannot build model {cls.__name__} with {self._nested('module__')}: {exc}"
+            ) from None
 
     def _build_optimizer(self, module: nn.Module) -> torch.optim.Optimizer:
         cls = _resolve_choice(self.optimizer, _OPTIMIZERS, torch.optim.Optimizer, "optimizer")
@@ -415,7 +443,9 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         try:
             return cls(module.parameters(), **kwargs)
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"Cannot build optimizer {cls.__name__} with {kwargs}: {exc}") from None
+            raise ValueError(
+                f"Cannot build optimizer {cls.__name__} with {kwargs}: {exc}"
+            ) from None
 
     def _continued_optimizer(self, module: nn.Module) -> torch.optim.Optimizer:
         """The optimizer for a warm-started fit.
@@ -426,7 +456,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         by pickling, starts anew.
         """
         cls = _resolve_choice(self.optimizer, _OPTIMIZERS, torch.optim.Optimizer, "optimizer")
-        previous = getattr(self, "optimizer_", None)
+        previous: torch.optim.Optimizer | None = getattr(self, "optimizer_", None)
         if previous is None or type(previous) is not cls:
             return self._build_optimizer(module)
         settings = {"lr": self.lr, **self._nested("optimizer__")}
@@ -439,7 +469,9 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         try:
             return cls(**self._nested("loss__"))
         except TypeError as exc:
-            raise ValueError(f"Cannot build loss {cls.__name__} with {self._nested('loss__')}: {exc}") from None
+            raise ValueError(
+                f"Cannot build loss {cls.__name__} with {self._nested('loss__')}: {exc}"
+            ) from None
 
     @property
     def _size_multiple(self) -> int:
@@ -536,21 +568,36 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
             multiple = int(getattr(module, "size_multiple", 1))
             generator = torch.Generator().manual_seed(seed)
             train_data = self._training_data(
-                [Xb.images[i] for i in train_idx], [Yb.images[i] for i in train_idx],
-                multiple, device,
+                [Xb.images[i] for i in train_idx],
+                [Yb.images[i] for i in train_idx],
+                multiple,
+                device,
             )
             valid_buckets = make_buckets(
-                [Xb.images[i] for i in val_idx], [Yb.images[i] for i in val_idx],
-                size_multiple=multiple, device=device,
+                [Xb.images[i] for i in val_idx],
+                [Yb.images[i] for i in val_idx],
+                size_multiple=multiple,
+                device=device,
             )
-            with training_hooks(self.verbose, epochs=int(self.epochs), report=self._report) as hooks:
+            with training_hooks(
+                self.verbose, epochs=int(self.epochs), report=self._report
+            ) as hooks:
                 history += interruptible(train, self._checkpointer(module, history))(
-                    module, optimizer, criterion, train_data, valid_buckets,
-                    epochs=int(self.epochs), batch_size=int(self.batch_size),
-                    generator=generator, start_epoch=start_epoch, **hooks,
-                    augment=bool(self.augment), lr_schedule=self.lr_schedule,
+                    module,
+                    optimizer,
+                    criterion,
+                    train_data,
+                    valid_buckets,
+                    epochs=int(self.epochs),
+                    batch_size=int(self.batch_size),
+                    generator=generator,
+                    start_epoch=start_epoch,
+                    **hooks,
+                    augment=bool(self.augment),
+                    lr_schedule=self.lr_schedule,
                     early_stopping=bool(self.early_stopping),
-                    n_iter_no_change=int(self.n_iter_no_change), tol=float(self.tol),
+                    n_iter_no_change=int(self.n_iter_no_change),
+                    tol=float(self.tol),
                     max_time=self.max_time,
                 )
         if self.checkpoint is not None:  # final weights: early stopping's best, or Ctrl-C's
@@ -581,8 +628,11 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
 
     def _predict(self, batch: ImageBatch) -> list[np.ndarray]:
         return predict_images(
-            self.module_, batch.images, device=self.device_,
-            batch_size=int(self.batch_size), size_multiple=self._size_multiple,
+            self.module_,
+            batch.images,
+            device=self.device_,
+            batch_size=int(self.batch_size),
+            size_multiple=self._size_multiple,
             tile_size=getattr(self, "tile_size", "auto"),
         )
 
@@ -626,12 +676,17 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
     def _iter_transform(self, X: Iterator[Any]) -> Iterator[np.ndarray]:
         def checked() -> Iterator[np.ndarray]:
             for i, image in enumerate(X):
-                yield check_images([image], name=f"X[{i}]", out_of_range=self.out_of_range).images[0]
+                yield check_images([image], name=f"X[{i}]", out_of_range=self.out_of_range).images[
+                    0
+                ]
 
         with torch_threads(getattr(self, "n_threads", None)):
             yield from iter_predict(
-                self.module_, checked(), device=self.device_,
-                batch_size=int(self.batch_size), size_multiple=self._size_multiple,
+                self.module_,
+                checked(),
+                device=self.device_,
+                batch_size=int(self.batch_size),
+                size_multiple=self._size_multiple,
                 tile_size=getattr(self, "tile_size", "auto"),
             )
 
@@ -681,7 +736,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
             count += target.size
         return -float(np.sqrt(sq / count))
 
-    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+    def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         tags.transformer_tags.preserves_dtype = ["float32"]
@@ -800,7 +855,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         name = meta.get("model")
         if model is None:
             try:
-                model_cls = get_model_class(name)
+                model_cls = get_model_class(str(name))
             except ValueError:
                 raise ModelFileError(
                     f"{str(path)!r} holds a model of class {name!r}, which is not registered here; "

@@ -339,7 +339,7 @@ def train(
     stopper = _EarlyStopping(n_iter_no_change, tol) if early_stopping else None
     channels_last = _fast_layout(module)
     if channels_last:  # same weights, faster layout; turned back before returning
-        module.to(memory_format=torch.channels_last)
+        module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     started = time.perf_counter()
     steps_done, steps_total = 0, None
     history = []
@@ -396,5 +396,5 @@ def train(
     if stopper is not None:
         stopper.restore(module)
     if channels_last:
-        module.to(memory_format=torch.contiguous_format)
+        module.to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]
     return history

@@ -80,26 +80,27 @@ class ResidualUNet(nn.Module):
 
     def __init__(self, channels: tuple[int, int, int, int] = (16, 32, 64, 128)) -> None:
         super().__init__()
-        channels = tuple(int(c) for c in channels)
-        if len(channels) != self.levels or min(channels) < 1:
-            raise ValueError(f"channels must be {self.levels} positive integers, got {channels!r}.")
-        self.channels = channels
+        chans = tuple(int(c) for c in channels)
+        if len(chans) != self.levels or min(chans) < 1:
+            raise ValueError(f"channels must be {self.levels} positive integers, got {chans!r}.")
+        self.channels = chans
         self.unshuffle = nn.PixelUnshuffle(2)
         self.shuffle = nn.PixelShuffle(2)
         self.pool = nn.MaxPool2d(2)
         c_prev = 4
         self.down = nn.ModuleList()
-        for c in channels:
+        for c in chans:
             self.down.append(_double_conv(c_prev, c))
             c_prev = c
         self.up = nn.ModuleList()
         self.merge = nn.ModuleList()
-        for c_low, c_high in zip(channels[:0:-1], channels[-2::-1]):
+        for c_low, c_high in zip(chans[:0:-1], chans[-2::-1]):
             self.up.append(nn.ConvTranspose2d(c_low, c_high, kernel_size=2, stride=2))
             self.merge.append(_double_conv(2 * c_high, c_high))
-        self.head = nn.Conv2d(channels[0], 4, kernel_size=1)
+        self.head = nn.Conv2d(chans[0], 4, kernel_size=1)
         nn.init.zeros_(self.head.weight)
-        nn.init.zeros_(self.head.bias)
+        if self.head.bias is not None:
+            nn.init.zeros_(self.head.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Denoise a batch of pages.
