@@ -86,6 +86,12 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=None)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--validation-fraction",
+        type=float,
+        default=None,
+        help="validation split of the training pages (default: 0.1, the estimator's default)",
+    )
     parser.add_argument("--ocr", action="store_true", help="also Tesseract CER (slow)")
     parser.add_argument(
         "--no-classical", action="store_true", help="skip the classical reference lines"
@@ -138,6 +144,8 @@ def main() -> None:
     }
     if args.mode == "cae":
         den = DocumentDenoiser("cae", random_state=args.seed, verbose=1)
+        if args.validation_fraction is not None:
+            den.set_params(validation_fraction=args.validation_fraction)
     elif args.mode == "unet":
         den = DocumentDenoiser("unet", lr=args.lr or 1e-3, **recipe)
     else:
