@@ -259,24 +259,9 @@ def iter_predict(
     not grow with the number of images.
     """
     fast = inference_module(module, device)
-    window: list[np.ndarray] = []
-    pixels = 0
-    for image in images:
-        window.append(image)
-        pixels += image.size
-        if len(window) >= batch_size or pixels >= PIXELS_PER_PASS:
-            yield from predict_images(
-                fast,
-                window,
-                device=device,
-                batch_size=batch_size,
-                size_multiple=size_multiple,
-                tile_size=tile_size,
-                prepared=True,
-            )
-            window, pixels = [], 0
-    if window:
-        yield from predict_images(
+
+    def run(window: list[np.ndarray]) -> list[np.ndarray]:
+        return predict_images(
             fast,
             window,
             device=device,
@@ -285,3 +270,14 @@ def iter_predict(
             tile_size=tile_size,
             prepared=True,
         )
+
+    window: list[np.ndarray] = []
+    pixels = 0
+    for image in images:
+        window.append(image)
+        pixels += image.size
+        if len(window) >= batch_size or pixels >= PIXELS_PER_PASS:
+            yield from run(window)
+            window, pixels = [], 0
+    if window:
+        yield from run(window)
