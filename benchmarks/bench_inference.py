@@ -22,31 +22,17 @@ ratio compares best runs (least disturbed by other processes).
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
 
 import numpy as np
 import torch
+from _machine import machine  # benchmarks/_machine.py
 from torch.utils.data import DataLoader, TensorDataset
 
 from docdenoise import DocumentDenoiser, _inference
 from docdenoise.datasets import make_dirty_documents
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return (
-        f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
-        f"({torch.get_num_threads()} threads), Python {platform.python_version()}"
-    )
 
 
 def plain_loop(model: torch.nn.Module, X: np.ndarray, batch_size: int) -> np.ndarray:

@@ -25,14 +25,13 @@ best and the median images/s, and the ratio of the best to the plain loop's best
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
 
 import numpy as np
 import torch
+from _machine import machine  # benchmarks/_machine.py
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -42,19 +41,6 @@ from docdenoise.models import get_model_class
 
 #: The network every configuration trains (``--model``).
 MODEL = "cae"
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return (
-        f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
-        f"({torch.get_num_threads()} threads), Python {platform.python_version()}"
-    )
 
 
 def plain_loop(X: np.ndarray, Y: np.ndarray, epochs: int, batch_size: int) -> None:
