@@ -24,6 +24,33 @@ def test_parameter_counts_are_pinned(cls, count):
     assert n_params(cls()) == count
 
 
+def test_untrained_cae_starts_at_the_paper_level():
+    """The output bias starts at logit(output_level): an untrained network returns ~paper."""
+    torch.manual_seed(0)
+    net = ConvAutoencoder(output_level=0.9)
+    assert float(net.decoder[2].bias) == pytest.approx(np.log(0.9 / 0.1))
+    with torch.no_grad():
+        out = net(torch.rand(2, 1, 32, 32))
+    assert abs(float(out.mean()) - 0.9) < 0.03
+
+
+def test_cae_output_level_none_keeps_torch_default_init():
+    torch.manual_seed(0)
+    plain = ConvAutoencoder(output_level=None)
+    torch.manual_seed(0)
+    reference = ConvAutoencoder(output_level=0.9)
+    state, ref = plain.state_dict(), reference.state_dict()
+    assert all(torch.equal(state[k], ref[k]) for k in state if k != "decoder.2.bias")
+    # PyTorch's default bias range for ConvTranspose2d(16, 1, 3): fan-in 1 * 3 * 3
+    assert abs(float(plain.decoder[2].bias)) <= 1 / 3
+
+
+@pytest.mark.parametrize("level", [0.0, 1.0, -0.5, 2.0])
+def test_cae_rejects_output_level_outside_the_open_unit_interval(level):
+    with pytest.raises(ValueError, match=r"output_level must lie in \(0, 1\)"):
+        ConvAutoencoder(output_level=level)
+
+
 def test_unet_class_attributes():
     assert ResidualUNet.size_multiple == 16
     assert ResidualUNet.receptive_margin == 103
