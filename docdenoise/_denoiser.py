@@ -22,7 +22,7 @@ from torch import nn
 from . import _serialization
 from ._devices import available_devices, resolve_device
 from ._failsafe import interruptible, rollback_on_error
-from ._inference import check_tile_size, iter_predict, predict_images
+from ._inference import check_tile_size, check_tta, iter_predict, predict_images
 from ._progress import training_hooks
 from ._threads import (
     GLOBAL_RNG_LOCK,
@@ -159,6 +159,12 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         inference (to float rounding) while memory stays bounded whatever the page
         size. ``"auto"`` uses 512-pixel tiles (more for networks with a large
         receptive field), an int sets the tile side, ``None`` never tiles.
+    tta : bool or {1, 2, 4, 8}, default=False
+        Test-time augmentation in ``transform`` and ``score``: average the
+        network's outputs over that many flips/rotations of each page (``True``:
+        all 8), mapped back. ``tta`` times slower; it helps networks trained with
+        ``augment=True`` (the pretrained model: see the model card), not the
+        reference recipe.
     n_threads : int, default=None
         CPU threads torch may use during ``fit``, ``transform`` and ``score``
         (restored afterwards). ``None`` keeps torch's setting, which is already one
@@ -237,6 +243,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         out_of_range: str = "raise",
         device: str = "auto",
         tile_size: int | str | None = "auto",
+        tta: bool | int = False,
         n_threads: int | None = None,
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
@@ -263,6 +270,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         self.out_of_range = out_of_range
         self.device = device
         self.tile_size = tile_size
+        self.tta = tta
         self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
@@ -373,6 +381,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
             raise ValueError(f"verbose must be an integer >= 0, got {self.verbose!r}.")
         check_n_threads(self.n_threads)
         check_tile_size(self.tile_size)
+        check_tta(self.tta)
         if not isinstance(self.warm_start, (bool, np.bool_)):
             raise ValueError(f"warm_start must be a bool, got {self.warm_start!r}.")
         if self.checkpoint is not None:
@@ -634,6 +643,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
             batch_size=int(self.batch_size),
             size_multiple=self._size_multiple,
             tile_size=getattr(self, "tile_size", "auto"),
+            tta=check_tta(getattr(self, "tta", False)),
         )
 
     def iter_transform(self, X: Any) -> Iterator[np.ndarray]:
@@ -688,6 +698,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
                 batch_size=int(self.batch_size),
                 size_multiple=self._size_multiple,
                 tile_size=getattr(self, "tile_size", "auto"),
+                tta=check_tta(getattr(self, "tta", False)),
             )
 
     @with_torch_threads

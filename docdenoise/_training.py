@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._inference import group_by_shape, pad_to_multiple
+from ._inference import dihedral, group_by_shape, pad_to_multiple
 from .exceptions import DivergenceError
 
 __all__ = ["LR_SCHEDULES", "Bucket", "PatchSampler", "make_buckets", "train"]
@@ -136,19 +136,6 @@ def _training_batches(
     )
 
 
-def _dihedral(x: torch.Tensor, k: int, inverse: bool = False) -> torch.Tensor:
-    """One of the 8 flips/rotations of ``[..., H, W]`` (``k`` in 0..7), or its inverse."""
-    steps = [
-        (lambda t: t.transpose(-2, -1)) if k & 4 else None,
-        (lambda t: t.flip(-1)) if k & 2 else None,
-        (lambda t: t.flip(-2)) if k & 1 else None,
-    ]
-    for step in reversed(steps) if inverse else steps:
-        if step is not None:
-            x = step(x)
-    return x
-
-
 def _augmented_forward(
     module: nn.Module, x: torch.Tensor, generator: torch.Generator
 ) -> torch.Tensor:
@@ -159,7 +146,7 @@ def _augmented_forward(
     imitates scanner exposure; only the noisy input changes, never the target.
     """
     x, k = _augment_input(x, generator)
-    return _dihedral(module(x), k, inverse=True)
+    return dihedral(module(x), k, inverse=True)
 
 
 def _augment_input(x: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, int]:
@@ -167,7 +154,7 @@ def _augment_input(x: torch.Tensor, generator: torch.Generator) -> tuple[torch.T
     k = int(torch.randint(8, (1,), generator=generator))
     gain = 0.9 + 0.15 * torch.rand((x.shape[0], 1, 1, 1), generator=generator)
     x = (x * gain.to(x.device)).clamp_(0.0, 1.0)
-    return _dihedral(x, k), k
+    return dihedral(x, k), k
 
 
 #: Most pixels per forward/backward pass when training on the CPU. A larger batch
@@ -219,7 +206,7 @@ def _backward(
     for start in range(0, n, chunk):
         pred = module(x[start : start + chunk])
         if k is not None:
-            pred = _dihedral(pred, k, inverse=True)
+            pred = dihedral(pred, k, inverse=True)
         loss = criterion(pred[..., :h, :w], y[start : start + chunk, ..., :h, :w])
         value = float(loss.detach())
         if not math.isfinite(value):

@@ -168,6 +168,13 @@ def _set_threads(estimator: Any, threads: int | None) -> None:
         estimator.set_params(n_threads=threads)
 
 
+def _set_tta(estimator: Any, tta: int | None) -> None:
+    if tta is not None:
+        if "tta" not in estimator.get_params():
+            raise CommandLineError("--tta needs a DocumentDenoiser with tta.")
+        estimator.set_params(tta=tta)
+
+
 # --------------------------------------------------------------------------- commands
 
 
@@ -290,6 +297,7 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
     _check_device(args.device)
     estimator = _load_model(args.model, args.device)
     _set_threads(estimator, args.threads)
+    _set_tta(estimator, args.tta)
 
     def report(path: Path, message: str) -> None:
         print(f"{PROG}: skipped {path}: {message}", file=sys.stderr, flush=True)
@@ -320,6 +328,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     _check_device(args.device)
     estimator = _load_model(args.model, args.device)
     _set_threads(estimator, args.threads)
+    _set_tta(estimator, args.tta)
     data = load_image_pairs(data_dir)
     ocr = "" if args.no_ocr else " (with OCR: about a second a page)"
     _say(args, f"Scoring on {len(data.noisy)} noisy/clean pairs from {data_dir}{ocr} ...")
@@ -512,6 +521,17 @@ def build_parser() -> argparse.ArgumentParser:
         )
         return p
 
+    def tta_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--tta",
+            type=int,
+            choices=(1, 2, 4, 8),
+            metavar="N",
+            help="average the network over N flips/rotations of each page (1, 2, 4 or 8; "
+            "default: the model's setting, 1 for the shipped model); N times slower, "
+            "cleaner",
+        )
+
     def device_and_threads(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--device",
@@ -629,6 +649,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="model file from 'docdenoise train' (default: the shipped pretrained model)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace existing files in DIR")
+    tta_option(p)
     device_and_threads(p)
     p.set_defaults(func=_cmd_denoise)
 
@@ -648,6 +669,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
     p.add_argument("--overwrite", action="store_true", help="replace the CSV file if it exists")
+    tta_option(p)
     device_and_threads(p)
     p.set_defaults(func=_cmd_evaluate)
 

@@ -10,10 +10,10 @@ import torch
 from torch import nn
 
 from docdenoise import DocumentDenoiser, pretrained_models
+from docdenoise._inference import dihedral
 from docdenoise._training import (
     PatchSampler,
     _augmented_forward,
-    _dihedral,
     _lr_factor,
     evaluate_loss,
     make_buckets,
@@ -87,7 +87,7 @@ def test_patch_size_is_rounded_up_to_the_size_multiple(pages):
 @pytest.mark.parametrize("k", range(8))
 def test_dihedral_inverse(k):
     x = torch.rand(2, 1, 4, 6)
-    assert torch.equal(_dihedral(_dihedral(x, k), k, inverse=True), x)
+    assert torch.equal(dihedral(dihedral(x, k), k, inverse=True), x)
 
 
 def test_augmentation_keeps_output_aligned_with_input():
