@@ -83,14 +83,33 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=15.0, help="training time budget")
     parser.add_argument("--test-groups", type=int, default=6)
     parser.add_argument("--patch-size", type=int, default=128)
+    parser.add_argument("--patches-per-image", type=int, default=16)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument(
+        "--tta",
+        type=int,
+        choices=(1, 2, 4, 8),
+        default=1,
+        help="also score with test-time augmentation over N flips (after the plain line)",
+    )
+    parser.add_argument("--save", metavar="FILE", help="save the trained model there")
     parser.add_argument("--lr", type=float, default=None)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="random_state of the network")
+    parser.add_argument(
+        "--split-seed", type=int, default=0, help="which groups are held out (the figures: 0)"
+    )
     parser.add_argument(
         "--validation-fraction",
         type=float,
         default=None,
-        help="validation split of the training pages (default: 0.1, the estimator's default)",
+        help="validation split of the training pages (default: 0.1); with 0, the patch "
+        "recipe keeps the last weights instead of the best on validation",
+    )
+    parser.add_argument(
+        "--torch-init",
+        action="store_true",
+        help="cae: PyTorch's default initialisation (module__output_level=None)",
     )
     parser.add_argument("--ocr", action="store_true", help="also Tesseract CER (slow)")
     parser.add_argument(
@@ -101,7 +120,7 @@ def main() -> None:
 
     data = load_dirty_documents(args.data, include_test=False)
     noisy, clean, groups = list(data.noisy), list(data.clean), np.asarray(data.groups)
-    split = GroupShuffleSplit(1, test_size=args.test_groups, random_state=args.seed)
+    split = GroupShuffleSplit(1, test_size=args.test_groups, random_state=args.split_seed)
     train_idx, test_idx = next(split.split(noisy, groups=groups))
     Xtr, Ytr = [noisy[i] for i in train_idx], [clean[i] for i in train_idx]
     Xte, Yte = [noisy[i] for i in test_idx], [clean[i] for i in test_idx]
@@ -117,28 +136,34 @@ def main() -> None:
 
     if args.mode == "pretrained":
         den = DocumentDenoiser.pretrained()
-        tic = time.perf_counter()
-        out = den.transform(Xte)
-        speed = f"{(time.perf_counter() - tic) / len(Xte):.2f} s/page"
-        held_out.line("pretrained (zero-shot)", out, speed)
+        for tta in sorted({1, args.tta}):
+            den.set_params(tta=tta)
+            name = "pretrained (zero-shot)" + (f", tta={tta}" if tta > 1 else "")
+            tic = time.perf_counter()
+            out = den.transform(Xte)
+            speed = f"{(time.perf_counter() - tic) / len(Xte):.2f} s/page"
+            held_out.line(name, out, speed)
         print(f"all {len(noisy)} pages:")
         everything = Report(clean, args.ocr)
         if not args.no_classical:
             everything.classical(noisy)
-        everything.line("pretrained (zero-shot)", den.transform(noisy))
+        for tta in sorted({1, args.tta}):
+            name = "pretrained (zero-shot)" + (f", tta={tta}" if tta > 1 else "")
+            everything.line(name, den.set_params(tta=tta).transform(noisy))
         return
 
+    vf = args.validation_fraction
     recipe = {
         "patch_size": args.patch_size,
-        "patches_per_image": 16,
-        "batch_size": 16,
+        "patches_per_image": args.patches_per_image,
+        "batch_size": args.batch_size,
         "augment": True,
         "lr_schedule": "cosine",
-        "early_stopping": True,
+        "early_stopping": vf != 0,
         "n_iter_no_change": 10_000,
         "epochs": 10_000,
         "max_time": 60 * args.minutes,
-        "validation_fraction": 0.1,
+        "validation_fraction": 0.1 if vf is None else vf,
         "random_state": args.seed,
         "verbose": 1,
     }
@@ -146,19 +171,29 @@ def main() -> None:
         den = DocumentDenoiser("cae", random_state=args.seed, verbose=1)
         if args.validation_fraction is not None:
             den.set_params(validation_fraction=args.validation_fraction)
+        if args.torch_init:
+            den.set_params(module__output_level=None)
     elif args.mode == "unet":
         den = DocumentDenoiser("unet", lr=args.lr or 1e-3, **recipe)
     else:
         den = DocumentDenoiser.pretrained().set_params(lr=args.lr or 3e-4, **recipe)
+    start_epochs = len(getattr(den, "history_", []))
     tic = time.perf_counter()
     den.fit(Xtr, Ytr, groups=groups[train_idx])
     took = time.perf_counter() - tic
     n_params = sum(p.numel() for p in den.module_.parameters())
+    epochs = len(den.history_) - start_epochs
     held_out.line(
         f"{args.mode} ({n_params:,} params)",
         den.transform(Xte),
-        f"{len(den.history_)} epochs, {took:.0f} s training",
+        f"{epochs} epochs, {took:.0f} s training",
     )
+    if args.tta > 1:
+        held_out.line(f"{args.mode}, tta={args.tta}", den.set_params(tta=args.tta).transform(Xte))
+        den.set_params(tta=False)
+    if args.save:
+        den.save(args.save)
+        print(f"saved to {args.save}")
 
 
 if __name__ == "__main__":

@@ -89,6 +89,7 @@ def test_no_command_prints_help_and_fails(capsys):
         (["train", "d", "-o", "m", "--param", "oops"], "expected NAME=VALUE"),
         (["demo", "--page-size", "big"], "expected HEIGHTxWIDTH"),
         (["denoise", "x.png"], "required: -o/--out-dir"),
+        (["denoise", "x.png", "-o", "d", "--tta", "3"], r"--tta: invalid choice: 3"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(argv, match, capsys):
@@ -318,6 +319,26 @@ def test_denoise_uses_pretrained_model_by_default(scans, model_file, tmp_path, m
     )
     assert main(["denoise", str(scans / "a.png"), "-o", str(tmp_path / "out"), "-q"]) == 0
     assert (tmp_path / "out" / "a.png").is_file()
+
+
+def test_denoise_tta_sets_the_models_test_time_augmentation(
+    scans, model_file, tmp_path, monkeypatch
+):
+    seen = []
+    original = DocumentDenoiser.transform
+
+    def spy(self, X):
+        seen.append(self.tta)
+        return original(self, X)
+
+    monkeypatch.setattr(DocumentDenoiser, "transform", spy)
+    argv = ["denoise", str(scans / "a.png"), "-m", str(model_file), "-q"]
+    assert main([*argv, "-o", str(tmp_path / "plain")]) == 0
+    assert main([*argv, "-o", str(tmp_path / "tta"), "--tta", "4"]) == 0
+    assert seen == [False, 4]
+    (plain,) = load_images(tmp_path / "plain" / "a.png")
+    (averaged,) = load_images(tmp_path / "tta" / "a.png")
+    assert plain.shape == averaged.shape and not np.array_equal(plain, averaged)
 
 
 def test_progress_bars_only_on_a_terminal(scans, model_file, tmp_path, capsys, monkeypatch):
