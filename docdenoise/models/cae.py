@@ -79,7 +79,9 @@ class ConvAutoencoder(nn.Module):
         )
         if output_level is not None:
             level = float(output_level)
-            nn.init.constant_(self.decoder[2].bias, math.log(level / (1.0 - level)))
+            last = self.decoder[2]
+            assert isinstance(last, nn.ConvTranspose2d) and last.bias is not None
+            nn.init.constant_(last.bias, math.log(level / (1.0 - level)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Denoise a batch of pages.
