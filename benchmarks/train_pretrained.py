@@ -132,11 +132,14 @@ def main() -> None:
 
     n_params = sum(p.numel() for p in den.module_.parameters())
     # Fine-tuning defaults: fit() on a pretrained model continues training briefly.
+    # lr and batch size: what fine-tuned best in a fixed time on real pairs
+    # (train_real.py finetune, see the model card).
     den.set_params(
         warm_start=True,
         epochs=10,
         max_time=None,
-        lr=3e-4,
+        lr=1e-3,
+        batch_size=4,
         early_stopping=False,
         validation_fraction=0.1,
         verbose=0,
