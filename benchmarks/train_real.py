@@ -136,9 +136,12 @@ def main() -> None:
 
     if args.mode == "pretrained":
         den = DocumentDenoiser.pretrained()
-        for tta in sorted({1, args.tta}):
+        settings = {
+            tta: "pretrained (zero-shot)" + (f", tta={tta}" if tta > 1 else "")
+            for tta in sorted({1, args.tta})
+        }
+        for tta, name in settings.items():
             den.set_params(tta=tta)
-            name = "pretrained (zero-shot)" + (f", tta={tta}" if tta > 1 else "")
             tic = time.perf_counter()
             out = den.transform(Xte)
             speed = f"{(time.perf_counter() - tic) / len(Xte):.2f} s/page"
@@ -147,8 +150,7 @@ def main() -> None:
         everything = Report(clean, args.ocr)
         if not args.no_classical:
             everything.classical(noisy)
-        for tta in sorted({1, args.tta}):
-            name = "pretrained (zero-shot)" + (f", tta={tta}" if tta > 1 else "")
+        for tta, name in settings.items():
             everything.line(name, den.set_params(tta=tta).transform(noisy))
         return
 

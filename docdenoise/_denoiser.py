@@ -635,6 +635,13 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
             flush=True,
         )
 
+    def _inference_options(self) -> dict[str, Any]:
+        """``tile_size`` and ``tta`` for inference (defaults for estimators pickled before them)."""
+        return {
+            "tile_size": getattr(self, "tile_size", "auto"),
+            "tta": check_tta(getattr(self, "tta", False)),
+        }
+
     def _predict(self, batch: ImageBatch) -> list[np.ndarray]:
         return predict_images(
             self.module_,
@@ -642,8 +649,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
             device=self.device_,
             batch_size=int(self.batch_size),
             size_multiple=self._size_multiple,
-            tile_size=getattr(self, "tile_size", "auto"),
-            tta=check_tta(getattr(self, "tta", False)),
+            **self._inference_options(),
         )
 
     def iter_transform(self, X: Any) -> Iterator[np.ndarray]:
@@ -697,8 +703,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
                 device=self.device_,
                 batch_size=int(self.batch_size),
                 size_multiple=self._size_multiple,
-                tile_size=getattr(self, "tile_size", "auto"),
-                tta=check_tta(getattr(self, "tta", False)),
+                **self._inference_options(),
             )
 
     @with_torch_threads
