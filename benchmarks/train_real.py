@@ -88,9 +88,15 @@ def main() -> None:
     parser.add_argument(
         "--tta",
         type=int,
-        choices=(1, 2, 4, 8),
+        choices=(1, 2, 4, 8, 16, 32),
         default=1,
-        help="also score with test-time augmentation over N flips (after the plain line)",
+        help="also score with test-time augmentation over N views (after the plain line)",
+    )
+    parser.add_argument(
+        "--augment",
+        choices=["all", "flips"],
+        default="all",
+        help="training augmentation: flips, rotations and brightness (all) or flips only",
     )
     parser.add_argument("--save", metavar="FILE", help="save the trained model there")
     parser.add_argument("--lr", type=float, default=None)
@@ -159,7 +165,7 @@ def main() -> None:
         "patch_size": args.patch_size,
         "patches_per_image": args.patches_per_image,
         "batch_size": args.batch_size,
-        "augment": True,
+        "augment": True if args.augment == "all" else args.augment,
         "lr_schedule": "cosine",
         "early_stopping": vf != 0,
         "n_iter_no_change": 10_000,

@@ -31,7 +31,7 @@ from ._threads import (
     torch_threads,
     with_torch_threads,
 )
-from ._training import LR_SCHEDULES, PatchSampler, make_buckets, train
+from ._training import AUGMENTS, LR_SCHEDULES, PatchSampler, make_buckets, train
 from ._validation import ImageBatch, check_images, check_pairs, restore_form
 from ._version import __version__
 from .exceptions import (
@@ -113,10 +113,12 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         whole pages (the reference recipe).
     patches_per_image : int, default=16
         With ``patch_size``: crops drawn from every training page per epoch.
-    augment : bool, default=False
-        Random flips and 90-degree rotations of each batch (the output is turned
-        back, so noisy and clean stay aligned) and a random brightness gain of the
-        noisy input (0.9 to 1.05).
+    augment : bool or "flips", default=False
+        ``True``: random flips and 90-degree rotations of each batch (the output is
+        turned back, so noisy and clean stay aligned) and a random brightness gain
+        of the noisy input (0.9 to 1.05). ``"flips"``: the flips and rotations
+        only, for training pairs whose exposure matches the pages to clean (it
+        did better when fine-tuning on one collection: see the model card).
     lr_schedule : {None, "cosine", "onecycle", "plateau"}, default=None
         ``"cosine"`` decays the rate to 0 per step, ``"onecycle"`` warms up over
         the first 30 % and then decays it (both over ``epochs``, or over
@@ -159,10 +161,12 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         inference (to float rounding) while memory stays bounded whatever the page
         size. ``"auto"`` uses 512-pixel tiles (more for networks with a large
         receptive field), an int sets the tile side, ``None`` never tiles.
-    tta : bool or {1, 2, 4, 8}, default=False
+    tta : bool or {1, 2, 4, 8, 16, 32}, default=False
         Test-time augmentation in ``transform`` and ``score``: average the
         network's outputs over that many flips/rotations of each page (``True``:
-        all 8), mapped back. ``tta`` times slower; it helps networks trained with
+        all 8), mapped back; 16 and 32 run the 8 flips/rotations on the page as
+        it is and moved by one pixel (down and right: 16; down, right and both:
+        32). ``tta`` times slower; it helps networks trained with
         ``augment=True`` (the pretrained model: see the model card), not the
         reference recipe.
     n_threads : int, default=None
@@ -231,7 +235,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         validation_fraction: float = 0.1,
         patch_size: int | None = None,
         patches_per_image: int = 16,
-        augment: bool = False,
+        augment: bool | str = False,
         lr_schedule: str | None = None,
         early_stopping: bool = False,
         n_iter_no_change: int = 10,
@@ -348,9 +352,12 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
                 f"lr_schedule must be None or one of {list(LR_SCHEDULES)}, "
                 f"got {self.lr_schedule!r}."
             )
-        for name in ("augment", "early_stopping"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}.")
+        if not isinstance(self.augment, (bool, np.bool_)) and not (
+            isinstance(self.augment, str) and self.augment in AUGMENTS
+        ):
+            raise ValueError(f"augment must be a bool or 'flips', got {self.augment!r}.")
+        if not isinstance(self.early_stopping, (bool, np.bool_)):
+            raise ValueError(f"early_stopping must be a bool, got {self.early_stopping!r}.")
         if (
             isinstance(self.tol, bool)
             or not isinstance(self.tol, numbers.Real)
@@ -602,7 +609,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
                     generator=generator,
                     start_epoch=start_epoch,
                     **hooks,
-                    augment=bool(self.augment),
+                    augment=self.augment if isinstance(self.augment, str) else bool(self.augment),
                     lr_schedule=self.lr_schedule,
                     early_stopping=bool(self.early_stopping),
                     n_iter_no_change=int(self.n_iter_no_change),

@@ -13,8 +13,9 @@ Speed on the CPU (figures in ``docs/performance.rst``, from ``benchmarks/bench_*
   the page size.
 
 Test-time augmentation (``tta``) runs the network on flipped/rotated copies of each
-batch and averages the outputs, mapped back: ``tta`` times the work for a cleaner
-result from networks trained with those flips (``augment=True``).
+batch (at levels 16 and 32 also of the page moved by one pixel) and averages the
+outputs, mapped back: ``tta`` times the work for a cleaner result from networks
+trained with those flips (``augment=True``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from torch import nn
 
 __all__ = [
     "PIXELS_PER_PASS",
+    "TTA_SHIFTS",
     "TTA_TRANSFORMS",
     "check_tile_size",
     "check_tta",
@@ -56,8 +58,23 @@ CPU_LAYOUT = torch.channels_last
 
 #: The flips/rotations (indices for :func:`dihedral`) averaged at each ``tta`` level:
 #: none, a left-right flip, all four flips, the four flips of the page and of its
-#: transpose.
-TTA_TRANSFORMS = {1: (0,), 2: (0, 2), 4: (0, 1, 2, 3), 8: tuple(range(8))}
+#: transpose (8, and at 16 and 32 for each offset in :data:`TTA_SHIFTS`).
+TTA_TRANSFORMS = {
+    1: (0,),
+    2: (0, 2),
+    4: (0, 1, 2, 3),
+    8: tuple(range(8)),
+    16: tuple(range(8)),
+    32: tuple(range(8)),
+}
+#: Offsets ``(rows, columns)`` by which the page is moved (edge values fill in at the
+#: top and left) before the flips/rotations, at each ``tta`` level (default: none).
+#: A one-pixel move changes how pixels fall on the network's 2x2 pixel-phase and
+#: pooling grids, whose seams a network does not learn perfectly.
+TTA_SHIFTS: dict[int, tuple[tuple[int, int], ...]] = {
+    16: ((0, 0), (1, 1)),
+    32: ((0, 0), (0, 1), (1, 0), (1, 1)),
+}
 
 
 def dihedral(x: torch.Tensor, k: int, inverse: bool = False) -> torch.Tensor:
@@ -77,12 +94,13 @@ def dihedral(x: torch.Tensor, k: int, inverse: bool = False) -> torch.Tensor:
 
 
 def check_tta(tta: Any) -> int:
-    """Number of transforms for ``tta`` (False: 1, True: 8, or 1, 2, 4, 8), else ValueError."""
+    """Number of views for ``tta`` (False: 1, True: 8, or 1, 2, 4, 8, 16, 32), else ValueError."""
     if isinstance(tta, (bool, np.bool_)):
         return 8 if tta else 1
     if isinstance(tta, numbers.Integral) and int(tta) in TTA_TRANSFORMS:
         return int(tta)
-    raise ValueError(f"tta must be a bool or one of 1, 2, 4, 8, got {tta!r}.")
+    levels = ", ".join(str(n) for n in TTA_TRANSFORMS)
+    raise ValueError(f"tta must be a bool or one of {levels}, got {tta!r}.")
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
@@ -268,14 +286,49 @@ def predict_images(
     on the CPU, about :data:`PIXELS_PER_PASS` pixels per forward pass); each batch
     is padded to ``size_multiple``, passed through the network, cropped back and
     clipped to ``[0, 1]``. Pages larger than a tile (see :func:`resolve_tile_size`)
-    are cleaned tile by tile. ``tta`` (1, 2, 4 or 8) averages the outputs over that
-    many flips/rotations. ``prepared=True`` says ``module`` already comes from
-    :func:`inference_module`.
+    are cleaned tile by tile. ``tta`` (1, 2, 4, 8, 16 or 32) averages the outputs
+    over that many views: flips/rotations (:data:`TTA_TRANSFORMS`) of the page,
+    moved by the offsets of :data:`TTA_SHIFTS`. ``prepared=True`` says ``module``
+    already comes from :func:`inference_module`.
     """
     fast = module if prepared else inference_module(module, device)
+    n_views = check_tta(tta)
+    run = _runner(fast, device, size_multiple, n_views)
+    shifts = TTA_SHIFTS.get(n_views, ((0, 0),))
     tiling = resolve_tile_size(tile_size, fast)
-    run = _runner(fast, device, size_multiple, check_tta(tta))
     budget = PIXELS_PER_PASS if device.type == "cpu" else None
+
+    def predict(pages: Sequence[np.ndarray]) -> list[np.ndarray]:
+        return _predict_pages(
+            run,
+            pages,
+            tiling=tiling,
+            budget=budget,
+            batch_size=batch_size,
+            size_multiple=size_multiple,
+        )
+
+    if len(shifts) == 1:
+        return predict(images)
+    total: list[np.ndarray] | None = None
+    for dy, dx in shifts:
+        moved = [np.pad(img, ((dy, 0), (dx, 0)), mode="edge") for img in images]
+        pred = [p[dy:, dx:] for p in predict(moved)]
+        total = pred if total is None else [t + p for t, p in zip(total, pred)]
+    assert total is not None
+    return [np.ascontiguousarray(t / np.float32(len(shifts))) for t in total]
+
+
+def _predict_pages(
+    run: Callable[[np.ndarray], np.ndarray],
+    images: Sequence[np.ndarray],
+    *,
+    tiling: tuple[int, int, int] | None,
+    budget: int | None,
+    batch_size: int,
+    size_multiple: int,
+) -> list[np.ndarray]:
+    """Apply ``run`` to pages batched by size, tiling the large ones."""
     out: list[np.ndarray | None] = [None] * len(images)
     with torch.inference_mode():
         for (h, w), idx in group_by_shape(images).items():

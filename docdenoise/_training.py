@@ -16,10 +16,12 @@ from torch import nn
 from ._inference import dihedral, group_by_shape, pad_to_multiple
 from .exceptions import DivergenceError
 
-__all__ = ["LR_SCHEDULES", "Bucket", "PatchSampler", "make_buckets", "train"]
+__all__ = ["AUGMENTS", "LR_SCHEDULES", "Bucket", "PatchSampler", "make_buckets", "train"]
 
 #: Names accepted for ``lr_schedule`` (besides ``None``).
 LR_SCHEDULES = ("cosine", "onecycle", "plateau")
+#: Values accepted for ``augment``: none, flips/rotations and brightness, flips only.
+AUGMENTS = (False, True, "flips")
 
 
 @dataclass
@@ -137,23 +139,31 @@ def _training_batches(
 
 
 def _augmented_forward(
-    module: nn.Module, x: torch.Tensor, generator: torch.Generator
+    module: nn.Module, x: torch.Tensor, generator: torch.Generator, gain: bool = True
 ) -> torch.Tensor:
     """Run ``module`` on a random flip/rotation of ``x`` with a random brightness gain.
 
     The output is mapped back by the inverse flip/rotation, so it stays aligned with
     the (unchanged) target, padding included. The gain (0.9 to 1.05 per image)
     imitates scanner exposure; only the noisy input changes, never the target.
+    ``gain=False`` keeps the brightness (``augment="flips"``).
     """
-    x, k = _augment_input(x, generator)
+    x, k = _augment_input(x, generator, gain)
     return dihedral(module(x), k, inverse=True)
 
 
-def _augment_input(x: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, int]:
-    """Draw a flip/rotation ``k`` and a gain per image; return the changed ``x`` and ``k``."""
+def _augment_input(
+    x: torch.Tensor, generator: torch.Generator, gain: bool = True
+) -> tuple[torch.Tensor, int]:
+    """Draw a flip/rotation ``k`` and a gain per image; return the changed ``x`` and ``k``.
+
+    The gain is drawn even when not applied, so ``augment=True`` and ``"flips"``
+    see the same flips for the same seed.
+    """
     k = int(torch.randint(8, (1,), generator=generator))
-    gain = 0.9 + 0.15 * torch.rand((x.shape[0], 1, 1, 1), generator=generator)
-    x = (x * gain.to(x.device)).clamp_(0.0, 1.0)
+    factor = 0.9 + 0.15 * torch.rand((x.shape[0], 1, 1, 1), generator=generator)
+    if gain:
+        x = (x * factor.to(x.device)).clamp_(0.0, 1.0)
     return dihedral(x, k), k
 
 
@@ -190,6 +200,7 @@ def _backward(
     h: int,
     w: int,
     generator: torch.Generator | None,
+    gain: bool = True,
 ) -> float:
     """Forward and backward pass of one batch (augmented if a generator is given).
 
@@ -199,7 +210,7 @@ def _backward(
     """
     k = None
     if generator is not None:
-        x, k = _augment_input(x, generator)
+        x, k = _augment_input(x, generator, gain)
     n = len(x)
     chunk = _chunk_size(module, criterion, x)
     total = 0.0
@@ -293,7 +304,7 @@ def train(
     start_epoch: int = 0,
     on_epoch_end: Callable[[dict], None] | None = None,
     on_batch_end: Callable[[int, int], None] | None = None,
-    augment: bool = False,
+    augment: bool | str = False,
     lr_schedule: str | None = None,
     early_stopping: bool = False,
     n_iter_no_change: int = 10,
@@ -307,6 +318,10 @@ def train(
     counting from ``start_epoch``), ``train_loss``, ``valid_loss`` (NaN without
     validation data), ``lr`` (at the end of the epoch) and ``dur`` (seconds).
     Raises :class:`DivergenceError` as soon as a loss is not finite.
+
+    ``augment`` (one of :data:`AUGMENTS`): ``True`` trains on random
+    flips/rotations with a random brightness gain of the input, ``"flips"`` on the
+    flips/rotations only, ``False`` on the data as given.
 
     ``lr_schedule`` (``"cosine"``, ``"onecycle"``: per step, over ``epochs`` or
     ``max_time``, whichever ends first; ``"plateau"``: halve the rate after 3
@@ -345,7 +360,9 @@ def train(
                 for group, base in zip(optimizer.param_groups, base_lrs):
                     group["lr"] = base * _lr_factor(lr_schedule, progress)
             optimizer.zero_grad(set_to_none=True)
-            value = _backward(module, criterion, x, y, h, w, generator if augment else None)
+            value = _backward(
+                module, criterion, x, y, h, w, generator if augment else None, augment is True
+            )
             if not math.isfinite(value):
                 raise DivergenceError(
                     f"Training diverged in epoch {epoch}: the loss became {value}. Try a "

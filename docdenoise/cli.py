@@ -525,11 +525,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--tta",
             type=int,
-            choices=(1, 2, 4, 8),
+            choices=(1, 2, 4, 8, 16, 32),
             metavar="N",
-            help="average the network over N flips/rotations of each page (1, 2, 4 or 8; "
-            "default: the model's setting, 1 for the shipped model); N times slower, "
-            "cleaner",
+            help="average the network over N views of each page (1, 2, 4 or 8 "
+            "flips/rotations; 16, 32: the 8 at 2 or 4 one-pixel offsets; default: the "
+            "model's setting, 1 for the shipped model); N times slower, cleaner",
         )
 
     def device_and_threads(p: argparse.ArgumentParser) -> None:
@@ -600,9 +600,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--augment",
-        action="store_true",
+        nargs="?",
+        const=True,
         default=None,
-        help="random flips, rotations and brightness",
+        choices=["flips"],
+        help="random flips, rotations and brightness ('--augment flips': no brightness)",
     )
     p.add_argument(
         "--lr-schedule", choices=["cosine", "onecycle", "plateau"], help="learning-rate schedule"

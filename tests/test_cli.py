@@ -146,6 +146,16 @@ def test_train_on_noisy_clean_folders(pairs_dir, tmp_path, capsys):
     assert tuple(den.module__channels) == (4, 8)
 
 
+@pytest.mark.parametrize(
+    ("flag", "expected"), [([], False), (["--augment"], True), (["--augment", "flips"], "flips")]
+)
+def test_train_augment_flag(pairs_dir, tmp_path, flag, expected):
+    out = tmp_path / "m.safetensors"
+    argv = ["train", str(pairs_dir), "-o", str(out), "--epochs", "1", "-q", "--patch-size", "16"]
+    assert main([*argv, *flag]) == 0
+    assert DocumentDenoiser.load(out).augment == expected
+
+
 def test_train_on_kaggle_layout_with_groups(tmp_path, capsys):
     names = ["1", "2", "3", "4"]
     save_images(_pages(4), tmp_path / "train", names=names)
@@ -174,6 +184,7 @@ def test_train_refuses_existing_output_unless_overwrite(pairs_dir, tmp_path, cap
     [
         (["--param", "bogus=1"], 2, "DocumentDenoiser has no parameter 'bogus'"),
         (["--param", "lr_schedule='weekly'"], 2, "lr_schedule must be"),
+        (["--augment", "sideways"], 2, "--augment: invalid choice: 'sideways'"),
         (["--device", "tpu"], 2, "Unknown device 'tpu'"),
         (["--device", "cuda:99"], 2, "available devices: ['cpu"),
     ],

@@ -13,6 +13,7 @@ from docdenoise import DocumentDenoiser, pretrained_models
 from docdenoise._inference import dihedral
 from docdenoise._training import (
     PatchSampler,
+    _augment_input,
     _augmented_forward,
     _lr_factor,
     evaluate_loss,
@@ -100,7 +101,19 @@ def test_augmentation_keeps_output_aligned_with_input():
         assert 0.9 <= float(ratio.min()) and float(ratio.max()) <= 1.05 + 1e-6
 
 
-def test_augmented_training_fits_a_pixelwise_map():
+def test_flips_only_augmentation_keeps_brightness_and_the_same_flips():
+    x = torch.rand(4, 1, 16, 24)
+    gen_all, gen_flips = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    for _ in range(6):
+        out, k = _augment_input(x, gen_flips, gain=False)
+        gained, k_all = _augment_input(x, gen_all)
+        assert k == k_all  # same random stream: the seed gives the same flips
+        torch.testing.assert_close(out, dihedral(x, k))
+        assert not torch.equal(gained, out)
+
+
+@pytest.mark.parametrize("augment", [True, "flips"])
+def test_augmented_training_fits_a_pixelwise_map(augment):
     """Misaligned pairs could not be fitted by a 1x1 convolution."""
     rng = np.random.default_rng(0)
     X = rng.random((8, 16, 16), dtype=np.float32) * 0.5 + 0.25
@@ -109,12 +122,13 @@ def test_augmented_training_fits_a_pixelwise_map():
         epochs=30,
         batch_size=2,
         lr=0.05,
-        augment=True,
+        augment=augment,
         validation_fraction=0,
         random_state=0,
     )
     den.fit(X, 1 - X)
-    # floor from the brightness gain ~5e-4; flipped targets would leave ~2e-2
+    # floor from the brightness gain ~5e-4 (none with "flips"); flipped targets
+    # would leave ~2e-2
     assert den.history_[-1]["train_loss"] < 8e-3 < den.history_[0]["train_loss"]
 
 
@@ -194,7 +208,8 @@ def test_max_time_stops_training(pages):
         ({"patch_size": 0}, "patch_size must be an integer >= 1"),
         ({"patches_per_image": 0}, "patches_per_image must be an integer >= 1"),
         ({"lr_schedule": "step"}, "lr_schedule must be None or one of"),
-        ({"augment": "yes"}, "augment must be a bool"),
+        ({"augment": "yes"}, "augment must be a bool or 'flips', got 'yes'"),
+        ({"augment": "FLIPS"}, "augment must be a bool or 'flips'"),
         ({"early_stopping": 1}, "early_stopping must be a bool"),
         ({"n_iter_no_change": 0}, "n_iter_no_change must be an integer >= 1"),
         ({"tol": -0.1}, r"tol must be a float in \[0, 1\)"),
