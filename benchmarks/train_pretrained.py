@@ -132,14 +132,15 @@ def main() -> None:
 
     n_params = sum(p.numel() for p in den.module_.parameters())
     # Fine-tuning defaults: fit() on a pretrained model continues training briefly.
-    # lr and batch size: what fine-tuned best in a fixed time on real pairs
-    # (train_real.py finetune, see the model card).
+    # lr, batch size and flips-only augmentation: what fine-tuned best in a fixed
+    # time on real pairs (train_real.py finetune, see the model card).
     den.set_params(
         warm_start=True,
         epochs=10,
         max_time=None,
-        lr=1e-3,
+        lr=2e-3,
         batch_size=4,
+        augment="flips",
         early_stopping=False,
         validation_fraction=0.1,
         verbose=0,
