@@ -28,7 +28,7 @@ def test_untrained_cae_starts_at_the_paper_level():
     """The output bias starts at logit(output_level): an untrained network returns ~paper."""
     torch.manual_seed(0)
     net = ConvAutoencoder(output_level=0.9)
-    assert float(net.decoder[2].bias) == pytest.approx(np.log(0.9 / 0.1))
+    assert float(net.decoder[2].bias.detach()) == pytest.approx(np.log(0.9 / 0.1))
     with torch.no_grad():
         out = net(torch.rand(2, 1, 32, 32))
     assert abs(float(out.mean()) - 0.9) < 0.03
@@ -42,7 +42,7 @@ def test_cae_output_level_none_keeps_torch_default_init():
     state, ref = plain.state_dict(), reference.state_dict()
     assert all(torch.equal(state[k], ref[k]) for k in state if k != "decoder.2.bias")
     # PyTorch's default bias range for ConvTranspose2d(16, 1, 3): fan-in 1 * 3 * 3
-    assert abs(float(plain.decoder[2].bias)) <= 1 / 3
+    assert abs(float(plain.decoder[2].bias.detach())) <= 1 / 3
 
 
 @pytest.mark.parametrize("level", [0.0, 1.0, -0.5, 2.0])
