@@ -166,9 +166,8 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         network's outputs over that many flips/rotations of each page (``True``:
         all 8), mapped back; 16 and 32 run the 8 flips/rotations on the page as
         it is and moved by one pixel (down and right: 16; down, right and both:
-        32). ``tta`` times slower; it helps networks trained with
-        ``augment=True`` (the pretrained model: see the model card), not the
-        reference recipe.
+        32). ``tta`` times slower; it helps networks trained with ``augment``
+        (the pretrained model: see the model card), not the reference recipe.
     n_threads : int, default=None
         CPU threads torch may use during ``fit``, ``transform`` and ``score``
         (restored afterwards). ``None`` keeps torch's setting, which is already one

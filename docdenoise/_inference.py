@@ -15,7 +15,7 @@ Speed on the CPU (figures in ``docs/performance.rst``, from ``benchmarks/bench_*
 Test-time augmentation (``tta``) runs the network on flipped/rotated copies of each
 batch (at levels 16 and 32 also of the page moved by one pixel) and averages the
 outputs, mapped back: ``tta`` times the work for a cleaner result from networks
-trained with those flips (``augment=True``).
+trained with those flips (``augment``).
 """
 
 from __future__ import annotations

@@ -361,7 +361,7 @@ def train(
                     group["lr"] = base * _lr_factor(lr_schedule, progress)
             optimizer.zero_grad(set_to_none=True)
             value = _backward(
-                module, criterion, x, y, h, w, generator if augment else None, augment is True
+                module, criterion, x, y, h, w, generator if augment else None, augment != "flips"
             )
             if not math.isfinite(value):
                 raise DivergenceError(
