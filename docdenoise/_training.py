@@ -139,16 +139,15 @@ def _training_batches(
 
 
 def _augmented_forward(
-    module: nn.Module, x: torch.Tensor, generator: torch.Generator, gain: bool = True
+    module: nn.Module, x: torch.Tensor, generator: torch.Generator
 ) -> torch.Tensor:
     """Run ``module`` on a random flip/rotation of ``x`` with a random brightness gain.
 
     The output is mapped back by the inverse flip/rotation, so it stays aligned with
     the (unchanged) target, padding included. The gain (0.9 to 1.05 per image)
     imitates scanner exposure; only the noisy input changes, never the target.
-    ``gain=False`` keeps the brightness (``augment="flips"``).
     """
-    x, k = _augment_input(x, generator, gain)
+    x, k = _augment_input(x, generator)
     return dihedral(module(x), k, inverse=True)
 
 
