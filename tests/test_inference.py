@@ -20,7 +20,10 @@ CPU = torch.device("cpu")
 
 # Small but real networks with random weights (the U-Net's last layer starts at
 # zero, which would make it the identity and every comparison trivially true).
-SMALL_KWARGS = {"unet": {"channels": (4, 8, 8, 8)}}
+SMALL_KWARGS = {
+    "unet": {"channels": (4, 8, 8, 8)},
+    "affine-unet": {"channels": (4, 8, 8, 8)},
+}
 
 
 def _network(name: str, seed: int = 0) -> torch.nn.Module:
@@ -76,6 +79,8 @@ def test_receptive_margin_is_a_true_bound(name):
         ("cae", (130, 45), 32),
         ("cae", (33, 200), 20),  # tile rounded up to the size multiple
         ("unet", (211, 149), 64),
+        ("affine-unet", (211, 149), 64),
+        ("affine-unet", (100, 261), 48),
     ],
 )
 def test_tiled_equals_whole_page(name, shape, tile):

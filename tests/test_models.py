@@ -7,19 +7,25 @@ import pytest
 import torch
 
 from docdenoise import DocumentDenoiser
-from docdenoise.models import ConvAutoencoder, ResidualUNet, available_models, get_model_class
+from docdenoise.models import (
+    AffineUNet,
+    ConvAutoencoder,
+    ResidualUNet,
+    available_models,
+    get_model_class,
+)
 
 
 def n_params(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def test_registry_has_both_networks():
-    assert {"cae", "unet"} <= set(available_models())
+def test_registry_has_the_networks():
+    assert {"cae", "unet", "affine-unet"} <= set(available_models())
     assert get_model_class("unet") is ResidualUNet
 
 
-@pytest.mark.parametrize(("cls", "count"), [(ConvAutoencoder, 9_569), (ResidualUNet, 482_228)])
+@pytest.mark.parametrize(("cls", "count"), [(ConvAutoencoder, 9_569), (ResidualUNet, 482_228), (AffineUNet, 482_358)])
 def test_parameter_counts_are_pinned(cls, count):
     assert n_params(cls()) == count
 
@@ -113,3 +119,63 @@ def test_unet_estimator_handles_odd_sizes(shape):
     ).fit(X, X)
     out = den.transform(X)
     assert out.shape == X.shape and out.dtype == np.float32
+
+
+def test_untrained_affine_unet_is_the_identity():
+    net = AffineUNet(channels=(4, 4, 4, 4))
+    x = torch.rand(2, 1, 48, 64)
+    with torch.no_grad():
+        assert torch.equal(net(x), x)
+
+
+def test_affine_unet_with_residual_unet_weights_gives_the_same_output():
+    torch.manual_seed(0)
+    unet = ResidualUNet(channels=(4, 8, 8, 8))
+    with torch.no_grad():
+        unet.head.weight.normal_(0, 0.1)
+    affine = AffineUNet(channels=(4, 8, 8, 8))
+    missing, unexpected = affine.load_state_dict(unet.state_dict(), strict=False)
+    assert sorted(missing) == ["affine.bias", "affine.weight"] and not unexpected
+    x = torch.rand(1, 1, 64, 80)
+    with torch.no_grad():
+        assert torch.allclose(affine(x), unet(x), atol=1e-6)
+        assert not torch.allclose(unet(x), x)  # the comparison is not trivial
+
+
+def test_affine_unet_gain_and_offset_are_smooth_and_act_on_the_input():
+    """A constant gain/offset (bias only) scales the page, edges and all."""
+    net = AffineUNet(channels=(4, 4, 4, 4))
+    with torch.no_grad():
+        net.affine.bias.copy_(torch.tensor([float(np.log(1.25)), -0.2]))
+    x = torch.rand(1, 1, 32, 48) * 0.5 + 0.3
+    with torch.no_grad():
+        assert torch.allclose(net(x), (1.25 * x - 0.2).clamp(0, 1), atol=1e-6)
+
+
+@pytest.mark.parametrize("offset", [(0, 0), (5, 9)])
+def test_affine_unet_receptive_margin_is_an_upper_bound(offset):
+    torch.manual_seed(2)
+    net = AffineUNet(channels=(2, 2, 2, 2)).double()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.rand_like(p) * 0.2 if p.dim() > 1 else torch.full_like(p, 0.01))
+    size = 288
+    x = torch.rand(1, 1, size, size, dtype=torch.float64, requires_grad=True)
+    i, j = size // 2 + offset[0], size // 2 + offset[1]
+    # gain * x + offset + correction before clamping: the full dependency
+    h = net.unshuffle(x)
+    skips = []
+    for k, block in enumerate(net.down):
+        h = block(net.pool(h) if k else h)
+        skips.append(h)
+    coarse = None
+    for up, merge, skip in zip(net.up, net.merge, skips[-2::-1]):
+        h = merge(torch.cat([up(h), skip], dim=1))
+        coarse = net.affine(h) if coarse is None else coarse
+    go = torch.nn.functional.interpolate(coarse, scale_factor=8, mode="bilinear")
+    pre = torch.exp(go[:, :1]) * x + go[:, 1:] + net.shuffle(net.head(h))
+    pre[0, 0, i, j].backward()
+    rows, cols = torch.nonzero(x.grad[0, 0], as_tuple=True)
+    reach = max(int((rows - i).abs().max()), int((cols - j).abs().max()))
+    assert torch.isfinite(x.grad).all()
+    assert 0 < reach <= AffineUNet.receptive_margin

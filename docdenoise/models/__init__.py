@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from torch import nn
 
+from .affine import AffineUNet
 from .cae import ConvAutoencoder
 from .unet import ResidualUNet
 
 __all__ = [
+    "AffineUNet",
     "ConvAutoencoder",
     "ResidualUNet",
     "available_models",
@@ -25,7 +27,11 @@ __all__ = [
     "register_model",
 ]
 
-_REGISTRY: dict[str, type[nn.Module]] = {"cae": ConvAutoencoder, "unet": ResidualUNet}
+_REGISTRY: dict[str, type[nn.Module]] = {
+    "affine-unet": AffineUNet,
+    "cae": ConvAutoencoder,
+    "unet": ResidualUNet,
+}
 
 
 def register_model(name: str, cls: type[nn.Module]) -> None:
