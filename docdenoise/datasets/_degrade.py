@@ -117,7 +117,12 @@ def _texture(rng, page):
     )
     if kind == "mottle":  # cloudy, blotchy paper
         n = _fractal_noise(rng, page.shape, rng.uniform(10, 80), 4, rng.uniform(0.4, 0.7))
-        page.paper *= 1 + np.float32(rng.uniform(0.03, 0.1)) * n
+        if rng.random() < 0.5:  # soft clouds
+            page.paper *= 1 + np.float32(rng.uniform(0.03, 0.1)) * n
+        else:  # dark blotches with soft edges, as on dirty or foxed paper
+            level, sharp = rng.uniform(-0.2, 1.0), rng.uniform(2, 8)
+            blotch = 1 / (1 + np.exp(-np.clip((n - np.float32(level)) * sharp, -30, 30)))
+            page.paper *= 1 - np.float32(rng.uniform(0.08, 0.35)) * blotch
         return
     img = Image.new("L", (w, h), 0)
     draw = ImageDraw.Draw(img)
@@ -290,11 +295,47 @@ def _creases(rng, page):
     page.light *= 1 + shade
 
 
+def _crease_lines(rng, shape, n):
+    """Sharp crease lines of crumpled paper: a thin dark fold with a highlight beside it.
+
+    Returns a multiplicative light field (1 = unchanged). Each crease is a short,
+    slightly curved line that fades out at its ends; across it the paper shows a
+    dark line (the fold's shadow) and a brighter band on one side (the facet that
+    faces the light). Drawn with Pillow, then softened with one blur per field.
+    """
+    h, w = shape
+    dark, bright = Image.new("L", (w, h), 0), Image.new("L", (w, h), 0)
+    draw_dark, draw_bright = ImageDraw.Draw(dark), ImageDraw.Draw(bright)
+    for _ in range(n):
+        half = rng.uniform(8, 110)
+        px, py = rng.uniform(0, w), rng.uniform(0, h)
+        ang = rng.uniform(0, np.pi)
+        ux, uy = np.cos(ang), np.sin(ang)  # along the crease
+        t = np.linspace(-half, half, 9)
+        bend = rng.normal(0, 0.004) * t * t
+        xs, ys = px + t * ux - bend * uy, py + t * uy + bend * ux
+        fade = np.clip((half - np.abs((t[:-1] + t[1:]) / 2)) / rng.uniform(3, 20), 0, 1)
+        depth = rng.uniform(0.08, 0.5) * 255
+        glow = rng.uniform(0.0, 0.15) * 255
+        width = int(rng.integers(1, 3))
+        side = rng.uniform(1.5, 4) * width * (1 if rng.random() < 0.5 else -1)
+        ox, oy = -uy * side, ux * side
+        for i in range(len(t) - 1):
+            seg = [(xs[i], ys[i]), (xs[i + 1], ys[i + 1])]
+            draw_dark.line(seg, fill=int(depth * fade[i]), width=width)
+            seg = [(xs[i] + ox, ys[i] + oy), (xs[i + 1] + ox, ys[i + 1] + oy)]
+            draw_bright.line(seg, fill=int(glow * fade[i]), width=2 * width)
+    d = ndi.gaussian_filter(np.asarray(dark, np.float32) / 255, rng.uniform(0.3, 0.8))
+    b = ndi.gaussian_filter(np.asarray(bright, np.float32) / 255, rng.uniform(0.8, 2.0))
+    return (1 - d + b).astype(np.float32)
+
+
 def _wrinkles(rng, page):
     """Crumpled paper: facets between many short creases, lit from one side.
 
     Across a crease the surface slope, and so its brightness, jumps; the jump fades
-    along and away from the crease. Computed at half size, each crease in its box.
+    along and away from the crease (computed at half size, each crease in its box).
+    On top, many creases show as sharp lines: a thin dark fold with a highlight.
     """
     h, w = page.shape
     sh, sw = max(h // 2, 1), max(w // 2, 1)
@@ -324,8 +365,11 @@ def _wrinkles(rng, page):
     shade /= np.float32(shade.std() + 1e-6)
     if (sh, sw) != (h, w):
         shade = np.asarray(Image.fromarray(shade).resize((w, h), Image.Resampling.BILINEAR))
-    strength = np.float32(rng.uniform(0.04, 0.12))
+    strength = np.float32(rng.uniform(0.04, 0.15))
     page.light *= np.clip(1 + strength * shade, 0.5, 1.3)
+    if rng.random() < 0.8:
+        density = rng.uniform(0.8, 5.0) * h * w / 1e4
+        page.light *= _crease_lines(rng, page.shape, int(np.clip(density, 2, 600)))
 
 
 def _shadows(rng, page):
