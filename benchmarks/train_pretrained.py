@@ -1,207 +1,293 @@
 """Train the pretrained model shipped in ``docdenoise/weights/`` (synthetic pages only).
 
-The training data are pages from :func:`docdenoise.datasets.make_dirty_documents`,
-and nothing else, so the weights carry no third-party licence. Seeds are fixed;
-on a CPU the run is reproducible up to the time budget (``--minutes`` stops
-training by the clock, so a faster machine trains more steps).
+The training data are pages from :func:`docdenoise.datasets.make_dirty_documents`
+and nothing else, so the weights carry no third-party licence. Pages are generated
+as training goes: a pool of ``--pool`` pages, one of which is replaced by a new page
+every ``--refresh`` steps, so a long run sees tens of thousands of different pages.
+Page ``k`` is always the same page (seed ``--seed`` and ``k``), and each step draws
+its crops from a generator seeded by the step number, so a run is reproducible
+and resumes exactly where a checkpoint left it.
 
 Usage (from the repository root)::
 
-    flock /tmp/docdenoise-heavy.lock python benchmarks/train_pretrained.py --minutes 22
+    python benchmarks/train_pretrained.py --steps 60000                 # the shipped model
+    python benchmarks/train_pretrained.py --steps 60000 --resume        # after an interruption
 
-It prints the training curve and, on held-out synthetic pages, the RMSE of the noisy
-input, of median-filter background removal and of the network, plus the speed;
-then writes ``docdenoise/weights/<name>.safetensors`` and its model card
-``<name>.json``. Zero-shot scores on real scans come from ``train_real.py``.
+Every ``--checkpoint-minutes`` the script writes
+``benchmarks/results/<name>.ckpt`` (network, optimizer, step; atomically), and
+``--resume`` continues from it. It prints the training loss and, every
+``--eval-every`` steps, the RMSE on held-out synthetic pages (other seeds). At
+the end it writes ``docdenoise/weights/<name>.safetensors`` and its model card
+``<name>.json``. Zero-shot scores on real scans come from
+``benchmarks/zero_shot.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from docdenoise import DocumentDenoiser, __version__
 from docdenoise.datasets import make_dirty_documents
+from docdenoise.models import get_model_class
 
-WEIGHTS = Path(__file__).resolve().parents[1] / "docdenoise" / "weights"
-#: Page shapes of the training set: the two Kaggle scan sizes, a small crop and a
-#: portrait page, so the network sees text at many positions relative to borders.
-SHAPES = ((258, 540), (420, 540), (320, 256), (540, 420))
-
-
-def median_background(pages: np.ndarray, size: int = 21) -> np.ndarray:
-    """Classical baseline: divide by a median-filtered background (docdenoise.baselines)."""
-    from docdenoise.baselines import median_background_removal
-
-    return np.stack([median_background_removal(p, size=size) for p in pages])
+ROOT = Path(__file__).resolve().parents[1]
+WEIGHTS = ROOT / "docdenoise" / "weights"
+RESULTS = ROOT / "benchmarks" / "results"
+#: Page shapes, in turn: the two Kaggle scan sizes, a small crop, a portrait page and
+#: a larger crop, so the network sees text at many positions relative to borders.
+SHAPES = ((258, 540), (420, 540), (320, 256), (540, 420), (640, 640))
 
 
-def rmse(a: list | np.ndarray, b: list | np.ndarray) -> float:
-    sq = sum(float(np.sum((np.asarray(x, np.float64) - y) ** 2)) for x, y in zip(a, b))
-    return float(np.sqrt(sq / sum(np.asarray(y).size for y in b)))
+def make_page(k: int, seed: int, stream: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Page ``k`` of a stream (0: training, 1: held-out): a (noisy, black-ink clean) pair.
 
-
-def black_ink(clean: np.ndarray) -> np.ndarray:
-    """Stretch a clean page so its darkest ink is black: ``1 - (1 - c) / (1 - min c)``.
-
-    The generator gives each clean page its own ink grey (0 to 0.35), which the
-    noisy page cannot reveal, so a network trained on it learns the average grey and
-    returns washed-out text. A clean page for reading and OCR has black ink on white
-    paper; this makes that the target. Paper (1) stays white; pages without ink are
-    left alone.
+    The clean page has black ink whatever ink grey the noisy page shows: what
+    people and OCR engines read best, and what the network should return.
     """
-    darkest = float(clean.min())
-    if darkest >= 0.5:
-        return clean
-    return np.clip(1.0 - (1.0 - clean) / (1.0 - darkest), 0.0, 1.0).astype(np.float32)
+    shape = SHAPES[k % len(SHAPES)]
+    rng = np.random.default_rng([seed, stream, k])
+    X, Y = make_dirty_documents(1, shape=shape, random_state=rng, clean_ink="black")
+    return X[0], Y[0]
 
 
-def make_pages(n: int, seed: int, ink: str = "black") -> tuple[list[np.ndarray], list[np.ndarray]]:
-    noisy: list[np.ndarray] = []
-    clean: list[np.ndarray] = []
-    per_shape = -(-n // len(SHAPES))
-    for k, shape in enumerate(SHAPES):
-        X, Y = make_dirty_documents(per_shape, shape=shape, random_state=seed + k)
-        noisy += list(X)
-        clean += list(Y)
-    if ink == "black":
-        clean = [black_ink(c) for c in clean]
-    return noisy[:n], clean[:n]
+def page_in_slot(slot: int, refreshes: int, pool: int) -> int:
+    """Index of the page that slot ``slot`` holds after ``refreshes`` replacements.
+
+    Replacement ``t`` puts page ``pool + t`` into slot ``t % pool``.
+    """
+    if refreshes <= slot:
+        return slot
+    last = slot + (refreshes - 1 - slot) // pool * pool
+    return pool + last
+
+
+class PagePool:
+    """Pages held for training, refreshed one at a time from the page stream."""
+
+    def __init__(self, size: int, seed: int, refreshes: int = 0) -> None:
+        self.size, self.seed, self.refreshes = size, seed, refreshes
+        self.pages = [make_page(page_in_slot(j, refreshes, size), seed) for j in range(size)]
+
+    def refresh(self) -> None:
+        t = self.refreshes
+        self.pages[t % self.size] = make_page(self.size + t, self.seed)
+        self.refreshes += 1
+
+    def batch(self, n: int, patch: int, rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
+        """``n`` random crops (flipped/rotated at random) as ``[n, 1, p, p]`` tensors."""
+        xs, ys = [], []
+        for _ in range(n):
+            x, y = self.pages[int(rng.integers(self.size))]
+            h, w = x.shape
+            top, left = int(rng.integers(h - patch + 1)), int(rng.integers(w - patch + 1))
+            k = int(rng.integers(8))
+            for src, out in ((x, xs), (y, ys)):
+                crop = src[top : top + patch, left : left + patch]
+                crop = np.rot90(crop, k % 4)
+                out.append(np.ascontiguousarray(crop[:, ::-1] if k >= 4 else crop))
+        return (torch.from_numpy(np.stack(xs))[:, None], torch.from_numpy(np.stack(ys))[:, None])
+
+
+def stroke_weights(y: torch.Tensor, weight: float) -> torch.Tensor:
+    """1 on paper, ``1 + weight`` on and within one pixel of ink (clean < 0.9)."""
+    ink = (y < 0.9).float()
+    near = F.max_pool2d(ink, kernel_size=3, stride=1, padding=1)
+    return 1.0 + weight * near
+
+
+def lr_at(step: int, total: int, base: float, warmup: int) -> float:
+    if step < warmup:
+        return base * (step + 1) / warmup
+    progress = (step - warmup) / max(total - warmup, 1)
+    return base * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def rmse(pred: list[np.ndarray], target: list[np.ndarray]) -> float:
+    sq = sum(float(np.sum((np.asarray(p, np.float64) - t) ** 2)) for p, t in zip(pred, target))
+    return float(np.sqrt(sq / sum(t.size for t in target)))
+
+
+def wrap(module: torch.nn.Module, args: argparse.Namespace, history: list[dict]) -> DocumentDenoiser:
+    """The trained network as a fitted estimator with the fine-tuning defaults."""
+    den = DocumentDenoiser(
+        args.model,
+        **{f"module__{k}": v for k, v in json.loads(args.module_kwargs).items()},
+        patch_size=args.patch_size,
+        patches_per_image=8,
+        # Fine-tuning defaults: what fine-tuned best in a fixed time on real pairs
+        # (benchmarks/train_real.py finetune, see the model card).
+        warm_start=True,
+        epochs=10,
+        lr=2e-3,
+        batch_size=4,
+        augment="flips",
+        lr_schedule="cosine",
+        validation_fraction=0.1,
+        random_state=args.seed,
+    )
+    den.module_ = module.eval()
+    den.optimizer_ = None
+    den.device_ = torch.device("cpu")
+    den.history_ = history
+    return den
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--name", default="default")
-    parser.add_argument("--minutes", type=float, default=22.0, help="training time budget")
-    parser.add_argument("--pages", type=int, default=480, help="synthetic training pages")
-    parser.add_argument("--test-pages", type=int, default=32)
+    parser.add_argument("--model", default="affine-unet")
+    parser.add_argument("--module-kwargs", default="{}", help="JSON keyword arguments")
+    parser.add_argument("--steps", type=int, default=60000, help="optimizer steps in all")
+    parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--patch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--loss", default="mse")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--warmup", type=int, default=500, help="steps of linear warm-up")
+    parser.add_argument("--stroke-weight", type=float, default=0.0,
+                        help="extra loss weight on and next to ink (0: plain MSE)")
+    parser.add_argument("--pool", type=int, default=512, help="pages held for training")
+    parser.add_argument("--refresh", type=int, default=4, help="steps per new page")
+    parser.add_argument("--test-pages", type=int, default=40)
+    parser.add_argument("--eval-every", type=int, default=2000)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--ink",
-        choices=["black", "keep"],
-        default="black",
-        help="clean targets with black ink (default) or the generator's grey",
-    )
+    parser.add_argument("--init", help="start from the weights of this model file")
+    parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    parser.add_argument("--resume", action="store_true", help="continue from the checkpoint")
+    parser.add_argument("--out", default=str(WEIGHTS), help="folder for the model file")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    ckpt_path = RESULTS / f"{args.name}.ckpt"
+
+    torch.manual_seed(args.seed)
+    module = get_model_class(args.model)(**json.loads(args.module_kwargs))
+    optimizer = torch.optim.Adam(module.parameters(), lr=args.lr)
+    step, history, elapsed, running = 0, [], 0.0, 0.0
+    if args.resume:
+        state = torch.load(ckpt_path, weights_only=False)
+        module.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, history, elapsed = state["step"], state["history"], state["elapsed"]
+        running = state.get("running", 0.0)
+        print(f"resumed {ckpt_path} at step {step} ({elapsed / 60:.0f} min trained)", flush=True)
+    elif args.init:
+        src = DocumentDenoiser.load(args.init).module_.state_dict()
+        missing, unexpected = module.load_state_dict(src, strict=False)
+        print(f"initialised from {args.init} (new: {missing}, unused: {unexpected})", flush=True)
+    module.to(memory_format=torch.channels_last)
 
     tic = time.perf_counter()
-    noisy, clean = make_pages(args.pages, seed=1000 * args.seed, ink=args.ink)
-    test_noisy, test_clean = make_pages(args.test_pages, seed=1000 * args.seed + 500, ink=args.ink)
-    print(
-        f"generated {len(noisy)} training and {len(test_noisy)} test pages "
-        f"in {time.perf_counter() - tic:.0f}s",
-        flush=True,
-    )
+    pool = PagePool(args.pool, args.seed, refreshes=step // args.refresh)
+    tests = [make_page(k, args.seed, stream=1) for k in range(args.test_pages)]
+    print(f"generated {args.pool} + {len(tests)} pages in {time.perf_counter() - tic:.0f}s",
+          flush=True)
 
-    den = DocumentDenoiser(
-        "unet",
-        patch_size=args.patch_size,
-        patches_per_image=8,
-        batch_size=16,
-        lr=args.lr,
-        loss=args.loss,
-        augment=True,
-        lr_schedule="cosine",
-        early_stopping=True,  # only to restore the best weights: never stops early
-        n_iter_no_change=10_000,
-        epochs=10_000,
-        max_time=60 * args.minutes,
-        validation_fraction=0.05,
-        random_state=args.seed,
-        verbose=1,
-    )
-    tic = time.perf_counter()
-    den.fit(noisy, clean)
-    train_s = time.perf_counter() - tic
-    best = min(den.history_, key=lambda r: r["valid_loss"])
-    print(
-        f"trained {len(den.history_)} epochs in {train_s:.0f}s; best epoch {best['epoch']} "
-        f"(valid_loss {best['valid_loss']:.5f})",
-        flush=True,
-    )
+    def evaluate() -> float:
+        module.eval()
+        with torch.inference_mode():
+            preds = [
+                module(F.pad(torch.from_numpy(x)[None, None], _pad(x.shape, 16), mode="replicate"))
+                [0, 0, : x.shape[0], : x.shape[1]].numpy()
+                for x, _ in tests
+            ]
+        module.train()
+        return rmse(preds, [y for _, y in tests])
 
-    n_params = sum(p.numel() for p in den.module_.parameters())
-    # Fine-tuning defaults: fit() on a pretrained model continues training briefly.
-    # lr, batch size and flips-only augmentation: what fine-tuned best in a fixed
-    # time on real pairs (train_real.py finetune, see the model card).
-    den.set_params(
-        warm_start=True,
-        epochs=10,
-        max_time=None,
-        lr=2e-3,
-        batch_size=4,
-        augment="flips",
-        early_stopping=False,
-        validation_fraction=0.1,
-        verbose=0,
-    )
-    WEIGHTS.mkdir(exist_ok=True)
-    path = WEIGHTS / f"{args.name}.safetensors"
-    den.save(path)  # saved first: the evaluation below cannot lose the weights
-    tic = time.perf_counter()
-    cleaned = den.transform(test_noisy)
-    per_page = (time.perf_counter() - tic) / len(test_noisy)
-    mpx = sum(p.size for p in test_noisy) / 1e6 / len(test_noisy)
-    scores = {
-        "noisy": rmse(test_noisy, test_clean),
-        "median_background": rmse(median_background_list(test_noisy), test_clean),
-        "network": rmse(cleaned, test_clean),
-    }
-    for key, value in scores.items():
-        print(f"synthetic test RMSE  {key:18s} {value:.4f}")
-    print(f"speed: {per_page:.3f}s per page of {mpx:.3f} Mpx ({args.threads} threads)")
+    last_ckpt = time.perf_counter()
+    started = time.perf_counter() - elapsed
+    module.train()
+    while step < args.steps:
+        rng = np.random.default_rng([args.seed, step])
+        x, y = pool.batch(args.batch_size, args.patch_size, rng)
+        x = x.contiguous(memory_format=torch.channels_last)
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(step, args.steps, args.lr, args.warmup)
+        optimizer.zero_grad(set_to_none=True)
+        pred = module(x)
+        err = (pred - y) ** 2
+        if args.stroke_weight:
+            err = err * stroke_weights(y, args.stroke_weight)
+        loss = err.mean()
+        loss.backward()
+        optimizer.step()
+        step += 1
+        value = loss.item()
+        running = 0.98 * running + 0.02 * value if running else value
+        if step % args.refresh == 0:
+            pool.refresh()
+        if step % args.eval_every == 0 or step == args.steps:
+            record = {"step": step, "train_loss": running, "test_rmse": evaluate(),
+                      "minutes": (time.perf_counter() - started) / 60}
+            history.append(record)
+            print(f"step {step:6d}  loss {running:.5f}  synthetic test RMSE "
+                  f"{record['test_rmse']:.4f}  {record['minutes']:.0f} min", flush=True)
+        if time.perf_counter() - last_ckpt > 60 * args.checkpoint_minutes or step == args.steps:
+            save_checkpoint(ckpt_path, {
+                "step": step, "model": module.state_dict(), "optimizer": optimizer.state_dict(),
+                "history": history, "elapsed": time.perf_counter() - started, "args": vars(args),
+                "running": running,
+            })
+            last_ckpt = time.perf_counter()
 
+    module.to(memory_format=torch.contiguous_format)
+    den = wrap(module, args, history)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{args.name}.safetensors"
+    den.save(path)
+    noisy = [x for x, _ in tests]
+    clean = [y for _, y in tests]
+    scores = {"noisy": rmse(noisy, clean), "network": rmse(den.transform(noisy), clean)}
     card = {
         "name": args.name,
         "library_version": __version__,
-        "architecture": "ResidualUNet",
-        "model": "unet",
-        "channels": list(den.module_.channels),
-        "n_parameters": n_params,
+        "architecture": type(module).__name__,
+        "model": args.model,
+        "channels": list(getattr(module, "channels", [])),
+        "n_parameters": sum(p.numel() for p in module.parameters()),
         "training_data": {
             "generator": "docdenoise.datasets.make_dirty_documents",
-            "pages": len(noisy),
+            "pages_seen": args.pool + step // args.refresh,
             "shapes": [list(s) for s in SHAPES],
-            "seed": 1000 * args.seed,
-            "clean_ink": args.ink,
+            "seed": args.seed,
+            "clean_ink": "black",
         },
         "recipe": {
-            "patch_size": args.patch_size,
-            "patches_per_image": 8,
-            "batch_size": 16,
-            "optimizer": "adam",
-            "lr": args.lr,
-            "lr_schedule": "cosine",
-            "loss": args.loss,
-            "augment": True,
-            "max_time_s": 60 * args.minutes,
-            "epochs_run": len(den.history_),
-            "best_epoch": best["epoch"],
-            "threads": args.threads,
-            "command": f"python benchmarks/train_pretrained.py --minutes {args.minutes:g} "
-            f"--pages {args.pages} --seed {args.seed} --ink {args.ink}",
+            "steps": step, "batch_size": args.batch_size, "patch_size": args.patch_size,
+            "optimizer": "adam", "lr": args.lr, "lr_schedule": "cosine",
+            "warmup": args.warmup, "stroke_weight": args.stroke_weight, "augment": "flips",
+            "pool": args.pool, "refresh": args.refresh, "threads": args.threads,
+            "init": args.init, "minutes": round(history[-1]["minutes"], 1) if history else None,
+            "command": "python benchmarks/train_pretrained.py " + " ".join(
+                f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
+                if v not in (None, False) and k not in ("resume", "out")),
         },
         "synthetic_test_rmse": {k: round(v, 5) for k, v in scores.items()},
-        "seconds_per_page": round(per_page, 3),
-        "megapixels_per_page": round(mpx, 3),
         "licence": "BSD-3-Clause (trained on synthetic pages only)",
     }
-    (WEIGHTS / f"{args.name}.json").write_text(json.dumps(card, indent=2) + "\n")
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) and {args.name}.json")
+    (out / f"{args.name}.json").write_text(json.dumps(card, indent=2) + "\n")
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) and {args.name}.json; "
+          f"synthetic test RMSE noisy {scores['noisy']:.4f}, network {scores['network']:.4f}")
 
 
-def median_background_list(pages: list[np.ndarray]) -> list[np.ndarray]:
-    return [median_background(p[None])[0] for p in pages]
+def _pad(shape: tuple[int, ...], multiple: int) -> tuple[int, int, int, int]:
+    h, w = shape
+    return (0, -w % multiple, 0, -h % multiple)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,158 @@
+"""Zero-shot quality of shipped or saved models on real scanned pairs, page by page.
+
+Scores each method on real noisy/clean pairs in the Kaggle layout (never used to
+train a shipped model): RMSE pooled over all pixels, and with ``--ocr`` Tesseract's
+character error rate (CER) of the cleaned page against its reading of the clean
+page, both with Tesseract's default page segmentation (``--psm 3``, what
+OCRmyPDF and most users run) and with ``--psm 6`` (one block of text). CER is
+pooled over pages (errors / reference characters). For each method it also
+prints the worst page and how many pages read worse than the noisy input.
+
+The pages are split by text group as in ``benchmarks/train_real.py``
+(``GroupShuffleSplit``, 6 groups held out, ``--split-seed`` 0): ``--pages
+heldout`` scores those 24 pages, ``design`` the other 72 (the part used to look at
+while shaping the generator), ``all`` every page.
+
+Usage (from the repository root)::
+
+    python benchmarks/zero_shot.py --ocr                                  # shipped model + baselines
+    python benchmarks/zero_shot.py --model default --model old.safetensors --tta 32 --ocr
+    python benchmarks/zero_shot.py --pages design --no-baselines --model m.safetensors
+
+A model is a shipped name (see ``docdenoise.pretrained_models()``) or a file saved
+with ``DocumentDenoiser.save``. ``--csv`` writes the per-page figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from scipy import ndimage as ndi
+from sklearn.model_selection import GroupShuffleSplit
+
+from docdenoise import DocumentDenoiser, pretrained_models
+from docdenoise.baselines import median_background_removal
+from docdenoise.datasets import load_dirty_documents
+from docdenoise.metrics import cer
+
+DATA = "/work/shared/data/ddd-dev"
+
+
+def median_subtract(page: np.ndarray, size: int = 21) -> np.ndarray:
+    """The three lines of scipy of the issue: subtract a 21-px median background."""
+    return np.clip(page - ndi.median_filter(page, size=size) + 1.0, 0, 1).astype(np.float32)
+
+
+def pooled_rmse(pred: list[np.ndarray], target: list[np.ndarray]) -> float:
+    sq = sum(float(np.sum((p.astype(np.float64) - t) ** 2)) for p, t in zip(pred, target))
+    return float(np.sqrt(sq / sum(t.size for t in target)))
+
+
+def page_rmse(p: np.ndarray, t: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((p.astype(np.float64) - t) ** 2)))
+
+
+def load_method(spec: str, tta: int, device: str) -> Callable[[list[np.ndarray]], list]:
+    den = (
+        DocumentDenoiser.pretrained(spec, device=device)
+        if spec in pretrained_models()
+        else DocumentDenoiser.load(spec, device=device)
+    )
+    den.set_params(tta=tta)
+    return den.transform
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=DATA)
+    parser.add_argument("--model", action="append", help="shipped name or model file (repeat)")
+    parser.add_argument("--tta", type=int, default=1, choices=(1, 2, 4, 8, 16, 32))
+    parser.add_argument("--pages", choices=("heldout", "design", "all"), default="all")
+    parser.add_argument("--split-seed", type=int, default=0)
+    parser.add_argument("--ocr", action="store_true", help="also Tesseract CER (psm 3 and 6)")
+    parser.add_argument("--no-baselines", action="store_true")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--csv", help="write per-page figures to this file")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    data = load_dirty_documents(args.data, include_test=False)
+    groups = np.asarray(data.groups)
+    split = GroupShuffleSplit(1, test_size=6, random_state=args.split_seed)
+    design, heldout = next(split.split(data.noisy, groups=groups))
+    idx = {"heldout": heldout, "design": design, "all": np.arange(len(groups))}[args.pages]
+    noisy = [data.noisy[i] for i in idx]
+    clean = [data.clean[i] for i in idx]
+    names = [data.filenames[i] for i in idx]
+    print(f"{args.data}: {len(idx)} pages ({args.pages}, split seed {args.split_seed})")
+
+    methods: dict[str, Callable[[list[np.ndarray]], list]] = {}
+    if not args.no_baselines:
+        methods["noisy input"] = lambda pages: pages
+        methods["median background, subtracted"] = lambda pages: [median_subtract(p) for p in pages]
+        methods["median background, divided"] = lambda pages: [
+            median_background_removal(p) for p in pages
+        ]
+    for spec in args.model or ([] if args.no_baselines else ["default"]):
+        methods[spec + (f", tta={args.tta}" if args.tta > 1 else "")] = load_method(
+            spec, args.tta, args.device
+        )
+
+    readers = {}
+    if args.ocr:
+        from docdenoise.ocr import TesseractOCR
+
+        readers = {psm: TesseractOCR(psm=psm, n_jobs=args.threads).fit() for psm in (3, 6)}
+        truth = {psm: r.transform(clean) for psm, r in readers.items()}
+
+    rows: list[dict] = []
+    noisy_cer: dict[int, list[float]] = {}
+    header = f"{'method':34s} {'RMSE':>7s} {'worst':>7s}"
+    if readers:
+        header += f" {'CER psm3':>9s} {'worst':>7s} {'>noisy':>6s} {'CER psm6':>9s} {'worst':>7s}"
+    print(header + "   s/page")
+    for name, method in methods.items():
+        tic = time.perf_counter()
+        out = [np.asarray(p, np.float32) for p in method(noisy)]
+        per_page = (time.perf_counter() - tic) / len(noisy)
+        errs = [page_rmse(p, t) for p, t in zip(out, clean)]
+        worst = int(np.argmax(errs))
+        line = f"{name:34s} {pooled_rmse(out, clean):7.4f} {errs[worst]:7.4f}"
+        page_cer: dict[int, list[float]] = {}
+        for psm, reader in readers.items():
+            texts = reader.transform(out)
+            page_cer[psm] = [cer([t], [h]) for t, h in zip(truth[psm], texts)]
+            pooled = cer(truth[psm], texts)
+            w = int(np.argmax(page_cer[psm]))
+            line += f" {100 * pooled:8.2f}% {100 * page_cer[psm][w]:6.1f}%"
+            if psm == 3:
+                if name == "noisy input":
+                    noisy_cer = page_cer
+                worse = (
+                    sum(c > n for c, n in zip(page_cer[3], noisy_cer[3])) if noisy_cer else 0
+                )
+                line += f" {worse:6d}"
+        print(line + f"   {per_page:.3f}", flush=True)
+        if readers:
+            w = int(np.argmax(page_cer[3]))
+            print(f"{'':34s} worst page by RMSE {names[worst]}, by CER (psm 3) {names[w]}")
+        for i, n in enumerate(names):
+            row = {"method": name, "page": n, "rmse": errs[i]}
+            row.update({f"cer_psm{psm}": c[i] for psm, c in page_cer.items()})
+            rows.append(row)
+    if args.csv:
+        with open(args.csv, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        print("wrote", args.csv)
+
+
+if __name__ == "__main__":
+    main()
