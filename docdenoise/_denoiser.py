@@ -22,6 +22,7 @@ from torch import nn
 from . import _serialization
 from ._devices import available_devices, resolve_device
 from ._failsafe import interruptible, rollback_on_error
+from ._geometry import round_up
 from ._inference import check_tile_size, check_tta, iter_predict, predict_images
 from ._progress import training_hooks
 from ._threads import (
@@ -629,7 +630,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         """Whole-page size buckets, or random patches when ``patch_size`` is set."""
         if self.patch_size is None:
             return make_buckets(X, Y, size_multiple=multiple, device=device)
-        size = -(-int(self.patch_size) // multiple) * multiple
+        size = round_up(self.patch_size, multiple)
         return PatchSampler(
             X, Y, patch_size=size, patches_per_image=int(self.patches_per_image), device=device
         )

@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import copy
 import numbers
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from ._geometry import dihedral, group_by_shape, pad_bottom_right, pad_to_multiple, round_up
 
 __all__ = [
     "PIXELS_PER_PASS",
@@ -37,11 +37,8 @@ __all__ = [
     "TTA_TRANSFORMS",
     "check_tile_size",
     "check_tta",
-    "dihedral",
-    "group_by_shape",
     "inference_module",
     "iter_predict",
-    "pad_to_multiple",
     "plan_tiles",
     "predict_images",
     "resolve_tile_size",
@@ -77,22 +74,6 @@ TTA_SHIFTS: dict[int, tuple[tuple[int, int], ...]] = {
 }
 
 
-def dihedral(x: torch.Tensor, k: int, inverse: bool = False) -> torch.Tensor:
-    """One of the 8 flips/rotations of ``[..., H, W]`` (``k`` in 0..7), or its inverse.
-
-    Bit 4 of ``k`` transposes, bit 2 flips left-right, bit 1 flips upside down.
-    """
-    steps = [
-        (lambda t: t.transpose(-2, -1)) if k & 4 else None,
-        (lambda t: t.flip(-1)) if k & 2 else None,
-        (lambda t: t.flip(-2)) if k & 1 else None,
-    ]
-    for step in reversed(steps) if inverse else steps:
-        if step is not None:
-            x = step(x)
-    return x
-
-
 def check_tta(tta: Any) -> int:
     """Number of views for ``tta`` (False: 1, True: 8, or 1, 2, 4, 8, 16, 32), else ValueError."""
     if isinstance(tta, (bool, np.bool_)):
@@ -101,32 +82,6 @@ def check_tta(tta: Any) -> int:
         return int(tta)
     levels = ", ".join(str(n) for n in TTA_TRANSFORMS)
     raise ValueError(f"tta must be a bool or one of {levels}, got {tta!r}.")
-
-
-def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
-    """Pad ``[N, C, H, W]`` at the bottom and right (edge values) to multiples of ``multiple``.
-
-    Padding only at the bottom and right keeps pixel ``(i, j)`` of the input at
-    ``(i, j)`` of the output, so cropping back is ``out[..., :H, :W]``.
-    """
-    h, w = x.shape[-2:]
-    pad_h = (-h) % multiple
-    pad_w = (-w) % multiple
-    if pad_h == 0 and pad_w == 0:
-        return x
-    return F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
-
-
-def group_by_shape(images: Sequence[np.ndarray]) -> dict[tuple[int, ...], list[int]]:
-    """Map each distinct image shape to the indices of the images that have it."""
-    groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
-    for i, img in enumerate(images):
-        groups[img.shape].append(i)
-    return dict(groups)
-
-
-def _round_up(value: int, multiple: int) -> int:
-    return -(-int(value) // multiple) * multiple
 
 
 def check_tile_size(tile_size: Any) -> None:
@@ -153,11 +108,11 @@ def resolve_tile_size(tile_size: Any, module: nn.Module) -> tuple[int, int, int]
     if tile_size is None or margin is None:
         return None
     multiple = int(getattr(module, "size_multiple", 1))
-    margin = _round_up(int(margin), multiple)
+    margin = round_up(int(margin), multiple)
     if tile_size == "auto":
-        tile = _round_up(max(AUTO_TILE, 8 * margin), multiple)
+        tile = round_up(max(AUTO_TILE, 8 * margin), multiple)
         return tile, margin, 2 * tile
-    tile = _round_up(int(tile_size), multiple)
+    tile = round_up(int(tile_size), multiple)
     return tile, margin, tile + 2 * margin
 
 
@@ -184,7 +139,7 @@ def plan_tiles(
         Slices of the page padded to ``multiple`` to feed the network, and the
         slices of the result they are responsible for (cropped to the page).
     """
-    hp, wp = _round_up(height, multiple), _round_up(width, multiple)
+    hp, wp = round_up(height, multiple), round_up(width, multiple)
     plan = []
     for top in range(0, hp, tile):
         bottom = min(top + tile, hp)
@@ -257,10 +212,7 @@ def _tiled(
         # with edge values, exactly as padding the whole page would.
         piece = image[rows.start : min(rows.stop, h), cols.start : min(cols.stop, w)]
         need_h, need_w = rows.stop - rows.start, cols.stop - cols.start
-        if piece.shape != (need_h, need_w):
-            piece = np.pad(
-                piece, ((0, need_h - piece.shape[0]), (0, need_w - piece.shape[1])), mode="edge"
-            )
+        piece = pad_bottom_right(piece, need_h - piece.shape[0], need_w - piece.shape[1])
         pred = run(np.ascontiguousarray(piece)[None])[0]
         out[core_rows, core_cols] = pred[
             core_rows.start - rows.start : core_rows.stop - rows.start,
@@ -338,7 +290,7 @@ def _predict_pages(
                 continue
             per_pass = batch_size
             if budget is not None:
-                area = _round_up(h, size_multiple) * _round_up(w, size_multiple)
+                area = round_up(h, size_multiple) * round_up(w, size_multiple)
                 per_pass = max(1, min(batch_size, budget // area))
             for start in range(0, len(idx), per_pass):
                 chunk = idx[start : start + per_pass]

@@ -10,10 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from ._inference import dihedral, group_by_shape, pad_to_multiple
+from ._geometry import dihedral, group_by_shape, pad_bottom_right, pad_to_multiple
 from .exceptions import DivergenceError
 
 __all__ = ["AUGMENTS", "LR_SCHEDULES", "Bucket", "PatchSampler", "make_buckets", "train"]
@@ -80,11 +79,9 @@ class PatchSampler:
 
     def _fit_patch(self, image: np.ndarray) -> torch.Tensor:
         t = torch.from_numpy(np.ascontiguousarray(image))
-        pad_h = max(0, self.patch_size - t.shape[0])
-        pad_w = max(0, self.patch_size - t.shape[1])
-        if pad_h or pad_w:
-            t = F.pad(t[None, None], (0, pad_w, 0, pad_h), mode="replicate")[0, 0]
-        return t
+        return pad_bottom_right(
+            t, max(0, self.patch_size - t.shape[0]), max(0, self.patch_size - t.shape[1])
+        )
 
     def __len__(self) -> int:
         return len(self.x) * self.patches_per_image
@@ -136,19 +133,6 @@ def _training_batches(
     return len(plan), (
         (data[b].x[idx], data[b].y[idx], data[b].height, data[b].width) for b, idx in plan
     )
-
-
-def _augmented_forward(
-    module: nn.Module, x: torch.Tensor, generator: torch.Generator
-) -> torch.Tensor:
-    """Run ``module`` on a random flip/rotation of ``x`` with a random brightness gain.
-
-    The output is mapped back by the inverse flip/rotation, so it stays aligned with
-    the (unchanged) target, padding included. The gain (0.9 to 1.05 per image)
-    imitates scanner exposure; only the noisy input changes, never the target.
-    """
-    x, k = _augment_input(x, generator)
-    return dihedral(module(x), k, inverse=True)
 
 
 def _augment_input(

@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from docdenoise import DocumentDenoiser
+from docdenoise._geometry import dihedral
 from docdenoise._inference import (
     TTA_SHIFTS,
     TTA_TRANSFORMS,
     check_tta,
-    dihedral,
     predict_images,
 )
 from docdenoise.datasets import make_dirty_documents

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .._serialization import create_temp_next_to
+from .._atomic import atomic_write
 from .._validation import check_images, to_float_image
 from ..exceptions import ImageFileError
 
@@ -298,31 +298,13 @@ def _destinations(n: int, paths_or_dir: Any, names: Any) -> list[Path]:
     return paths
 
 
-def _write_atomic(im: Image.Image, dest: Path, overwrite: bool) -> None:
-    fd, tmp = create_temp_next_to(dest)  # like mkstemp, but with the usual permissions
+def _write_png(im: Image.Image, dest: Path, overwrite: bool) -> None:
     try:
-        with os.fdopen(fd, "wb") as fh:
-            im.save(fh, format="PNG")
-            fh.flush()
-            os.fsync(fh.fileno())
-        if overwrite:
-            os.replace(tmp, dest)
-            return
-        try:
-            os.link(tmp, dest)  # atomic, and fails if dest exists
-        except FileExistsError:
-            raise ImageFileError(
-                f"{str(dest)!r} already exists; pass overwrite=True to replace it."
-            ) from None
-        except OSError:  # file system without hard links
-            if dest.exists():
-                raise ImageFileError(
-                    f"{str(dest)!r} already exists; pass overwrite=True to replace it."
-                ) from None
-            os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        atomic_write(dest, lambda fh: im.save(fh, format="PNG"), overwrite=overwrite)
+    except FileExistsError:
+        raise ImageFileError(
+            f"{str(dest)!r} already exists; pass overwrite=True to replace it."
+        ) from None
 
 
 def save_images(images, paths_or_dir, *, names=None, overwrite=False):
@@ -391,5 +373,5 @@ def save_images(images, paths_or_dir, *, names=None, overwrite=False):
         d.parent.mkdir(parents=True, exist_ok=True)
     for img, dest in zip(batch.images, dests):
         levels = np.round(img * np.float32(255.0)).astype(np.uint8)
-        _write_atomic(Image.fromarray(levels), dest, overwrite)
+        _write_png(Image.fromarray(levels), dest, overwrite)
     return dests
