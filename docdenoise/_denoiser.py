@@ -42,7 +42,7 @@ from .exceptions import (
     ModelFileError,
     NotFittedError,
 )
-from .models import get_model_class
+from .models import get_model_class, network_contract
 
 __all__ = ["DocumentDenoiser", "pretrained_models"]
 
@@ -489,10 +489,6 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
                 f"Cannot build loss {cls.__name__} with {self._nested('loss__')}: {exc}"
             ) from None
 
-    @property
-    def _size_multiple(self) -> int:
-        return int(getattr(self.module_, "size_multiple", 1))
-
     def _check_fitted(self) -> None:
         """Raise docdenoise's NotFittedError (a subclass of sklearn's) if not fitted."""
         try:
@@ -581,7 +577,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
                 optimizer = self._build_optimizer(module)
                 start_epoch, history = 0, []
             criterion = self._build_loss()
-            multiple = int(getattr(module, "size_multiple", 1))
+            multiple = network_contract(module).size_multiple
             generator = torch.Generator().manual_seed(seed)
             train_data = self._training_data(
                 [Xb.images[i] for i in train_idx],
@@ -655,7 +651,6 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
             batch.images,
             device=self.device_,
             batch_size=int(self.batch_size),
-            size_multiple=self._size_multiple,
             **self._inference_options(),
         )
 
@@ -709,7 +704,6 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
                 checked(),
                 device=self.device_,
                 batch_size=int(self.batch_size),
-                size_multiple=self._size_multiple,
                 **self._inference_options(),
             )
 

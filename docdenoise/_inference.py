@@ -8,7 +8,7 @@ Speed on the CPU (figures in ``docs/performance.rst``, from ``benchmarks/bench_*
   ``batch_size`` images): the activations then stay in the CPU caches, which is
   faster per pixel than a large batch;
 * pages larger than a tile are cut into overlapping tiles whose margin covers the
-  network's receptive field (``module.receptive_margin``), so the result equals
+  network's receptive field (``receptive_margin``), so the result equals
   whole-page inference (to float rounding) while memory stays bounded, whatever
   the page size.
 
@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from ._geometry import dihedral, group_by_shape, pad_bottom_right, pad_to_multiple, round_up
+from .models import NetworkContract, network_contract
 
 __all__ = [
     "PIXELS_PER_PASS",
@@ -92,23 +93,23 @@ def check_tile_size(tile_size: Any) -> None:
         raise ValueError(f"tile_size must be None, 'auto' or an integer >= 1, got {tile_size!r}.")
 
 
-def resolve_tile_size(tile_size: Any, module: nn.Module) -> tuple[int, int, int] | None:
-    """Core tile side, margin and largest untiled side for ``module`` (None: never tile).
+def resolve_tile_size(tile_size: Any, contract: NetworkContract) -> tuple[int, int, int] | None:
+    """Core tile side, margin and largest untiled side for a network (None: never tile).
 
-    The margin is ``module.receptive_margin`` rounded up to ``size_multiple``, so
-    tile origins stay on the grids of the network's strided layers. Networks that do
-    not declare ``receptive_margin`` are never tiled. ``"auto"`` picks the larger of
+    The margin is the network's ``receptive_margin`` rounded up to its
+    ``size_multiple``, so tile origins stay on the grids of the network's strided
+    layers. Networks without a ``receptive_margin`` are never tiled (see
+    :func:`~docdenoise.models.network_contract`). ``"auto"`` picks the larger of
     :data:`AUTO_TILE` and eight margins (tiling then costs at most about 56 % extra
     work for networks with a large receptive field and about 6 % for the reference
     network) and tiles pages with a side over two tiles; an int is rounded up to
     ``size_multiple`` and tiles pages with a side over one tile and its margins.
     """
     check_tile_size(tile_size)
-    margin = getattr(module, "receptive_margin", None)
-    if tile_size is None or margin is None:
+    if tile_size is None or contract.receptive_margin is None:
         return None
-    multiple = int(getattr(module, "size_multiple", 1))
-    margin = round_up(int(margin), multiple)
+    multiple = contract.size_multiple
+    margin = round_up(contract.receptive_margin, multiple)
     if tile_size == "auto":
         tile = round_up(max(AUTO_TILE, 8 * margin), multiple)
         return tile, margin, 2 * tile
@@ -227,7 +228,6 @@ def predict_images(
     *,
     device: torch.device,
     batch_size: int,
-    size_multiple: int,
     tile_size: int | str | None = None,
     tta: int = 1,
     prepared: bool = False,
@@ -236,7 +236,7 @@ def predict_images(
 
     Images of equal size are batched together (at most ``batch_size`` images and,
     on the CPU, about :data:`PIXELS_PER_PASS` pixels per forward pass); each batch
-    is padded to ``size_multiple``, passed through the network, cropped back and
+    is padded to the network's ``size_multiple``, passed through it, cropped back and
     clipped to ``[0, 1]``. Pages larger than a tile (see :func:`resolve_tile_size`)
     are cleaned tile by tile. ``tta`` (1, 2, 4, 8, 16 or 32) averages the outputs
     over that many views: flips/rotations (:data:`TTA_TRANSFORMS`) of the page,
@@ -245,9 +245,11 @@ def predict_images(
     """
     fast = module if prepared else inference_module(module, device)
     n_views = check_tta(tta)
+    contract = network_contract(fast)
+    size_multiple = contract.size_multiple
     run = _runner(fast, device, size_multiple, n_views)
     shifts = TTA_SHIFTS.get(n_views, ((0, 0),))
-    tiling = resolve_tile_size(tile_size, fast)
+    tiling = resolve_tile_size(tile_size, contract)
     budget = PIXELS_PER_PASS if device.type == "cpu" else None
 
     def predict(pages: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -306,7 +308,6 @@ def iter_predict(
     *,
     device: torch.device,
     batch_size: int,
-    size_multiple: int,
     tile_size: int | str | None = None,
     tta: int = 1,
 ) -> Iterator[np.ndarray]:
@@ -324,7 +325,6 @@ def iter_predict(
             window,
             device=device,
             batch_size=batch_size,
-            size_multiple=size_multiple,
             tile_size=tile_size,
             tta=tta,
             prepared=True,

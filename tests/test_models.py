@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from docdenoise import DocumentDenoiser
 from docdenoise.models import ConvAutoencoder, ResidualUNet, available_models, get_model_class
@@ -113,3 +114,22 @@ def test_unet_estimator_handles_odd_sizes(shape):
     ).fit(X, X)
     out = den.transform(X)
     assert out.shape == X.shape and out.dtype == np.float32
+
+
+def test_network_contract_defaults_and_checks():
+    from docdenoise._inference import resolve_tile_size
+    from docdenoise.models import NetworkContract, network_contract
+
+    assert network_contract(ResidualUNet) == NetworkContract(16, 103)
+    bare = network_contract(nn.Identity())
+    assert bare == NetworkContract(size_multiple=1, receptive_margin=None)
+    assert resolve_tile_size("auto", bare) is None  # unknown margin: never tiled
+
+    class Odd(nn.Identity):
+        size_multiple = 0
+
+    with pytest.raises(ValueError, match=r"Odd.size_multiple must be an integer >= 1, got 0"):
+        network_contract(Odd)
+    Odd.size_multiple, Odd.receptive_margin = 2, -1
+    with pytest.raises(ValueError, match=r"receptive_margin must be an integer >= 0 or None"):
+        network_contract(Odd())

@@ -81,9 +81,7 @@ def test_tta_is_the_mean_of_the_flipped_predictions(n):
     pages = [np.random.default_rng(i).random((32, 48), dtype=np.float32) for i in range(3)]
 
     def predict(images, tta=1):
-        return predict_images(
-            net, images, device=CPU, batch_size=4, size_multiple=16, tile_size=None, tta=tta
-        )
+        return predict_images(net, images, device=CPU, batch_size=4, tile_size=None, tta=tta)
 
     expected = [np.zeros_like(p) for p in pages]
     for k in TTA_TRANSFORMS[n]:
@@ -104,9 +102,7 @@ def test_shifted_tta_is_the_mean_over_moved_pages(n):
     pages = [np.random.default_rng(i).random((29, 40), dtype=np.float32) for i in range(2)]
 
     def predict(images, tta):
-        return predict_images(
-            net, images, device=CPU, batch_size=4, size_multiple=16, tile_size=None, tta=tta
-        )
+        return predict_images(net, images, device=CPU, batch_size=4, tile_size=None, tta=tta)
 
     expected = [np.zeros_like(p) for p in pages]
     for dy, dx in TTA_SHIFTS[n]:
