@@ -177,7 +177,7 @@ class ClassicalDenoiser(TransformerMixin, BaseEstimator):
     """A classical (non-learned) page cleaner as a scikit-learn transformer.
 
     Stateless: ``fit`` only checks the parameters, and ``transform`` works
-    without it. Score it with :mod:`docdenoise.metrics` scorers next to a
+    without it. Score it with the scorers of :mod:`docdenoise.scorers` next to a
     :class:`~docdenoise.DocumentDenoiser` to see the learned model's margin.
 
     Parameters

@@ -1,4 +1,4 @@
-"""Read pages with the Tesseract OCR engine, and score denoisers by OCR errors.
+"""Read pages with the Tesseract OCR engine, and measure OCR errors on cleaned pages.
 
 Needs the ``tesseract`` program (``apt-get install tesseract-ocr`` on Debian/Ubuntu,
 ``brew install tesseract`` on macOS) and the Python extra
@@ -20,9 +20,9 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from ._validation import check_images
 from .exceptions import OCRNotAvailableError
-from .metrics import cer, make_transform_scorer, wer
+from .metrics import cer, wer
 
-__all__ = ["TesseractOCR", "cer", "neg_ocr_cer_scorer", "ocr_cer", "wer"]
+__all__ = ["TesseractOCR", "cer", "ocr_cer", "wer"]
 
 _INSTALL_HINT = (
     "Install the engine with `apt-get install tesseract-ocr` (Debian/Ubuntu) or "
@@ -249,7 +249,7 @@ def ocr_cer(y_true, y_pred, *, ocr=None, image_shape=None):
 
     See Also
     --------
-    neg_ocr_cer_scorer : The scorer built on this function.
+    docdenoise.scorers.neg_ocr_cer_scorer : The scorer built on this function.
 
     Examples
     --------
@@ -272,7 +272,3 @@ def ocr_cer(y_true, y_pred, *, ocr=None, image_shape=None):
             f"and {len(pred)}."
         )
     return cer(_read_cached(ocr, true), ocr.transform(pred))
-
-
-#: Scorer for ``GridSearchCV(scoring=...)``: ``-ocr_cer(y, estimator.transform(X))``.
-neg_ocr_cer_scorer = make_transform_scorer(ocr_cer, greater_is_better=False)

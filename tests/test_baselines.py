@@ -14,7 +14,8 @@ from docdenoise.baselines import (
     sauvola_binarize,
 )
 from docdenoise.exceptions import InvalidImageError
-from docdenoise.metrics import neg_rmse_scorer, rmse
+from docdenoise.metrics import rmse
+from docdenoise.scorers import neg_rmse_scorer
 
 
 def _page(h=48, w=64, seed=0):

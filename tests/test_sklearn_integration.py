@@ -31,11 +31,11 @@ from sklearn.pipeline import Pipeline
 
 from docdenoise import DocumentDenoiser, pretrained_models
 from docdenoise.datasets import make_dirty_documents
-from docdenoise.metrics import (
+from docdenoise.metrics import rmse
+from docdenoise.scorers import (
     get_scorer,
     neg_rmse_scorer,
     psnr_scorer,
-    rmse,
     ssim_scorer,
 )
 
@@ -352,7 +352,7 @@ def test_scorers_by_name_and_custom_in_cross_validate(pages):
 
 @pytest.mark.ocr
 def test_ocr_cer_scorer_in_cross_validation():
-    from docdenoise.ocr import neg_ocr_cer_scorer
+    from docdenoise.scorers import neg_ocr_cer_scorer
 
     noisy, clean = make_dirty_documents(4, shape=(40, 220), random_state=3)
     scores = cross_val_score(
