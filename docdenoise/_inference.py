@@ -21,7 +21,6 @@ trained with those flips (``augment``).
 from __future__ import annotations
 
 import copy
-import numbers
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -30,13 +29,13 @@ import torch
 from torch import nn
 
 from ._geometry import dihedral, group_by_shape, pad_bottom_right, pad_to_multiple, round_up
+from ._params import TILE_SIZE, TTA, TTA_LEVELS
 from .models import NetworkContract, network_contract
 
 __all__ = [
     "PIXELS_PER_PASS",
     "TTA_SHIFTS",
     "TTA_TRANSFORMS",
-    "check_tile_size",
     "check_tta",
     "inference_module",
     "iter_predict",
@@ -65,6 +64,7 @@ TTA_TRANSFORMS = {
     16: tuple(range(8)),
     32: tuple(range(8)),
 }
+assert tuple(TTA_TRANSFORMS) == TTA_LEVELS
 #: Offsets ``(rows, columns)`` by which the page is moved (edge values fill in at the
 #: top and left) before the flips/rotations, at each ``tta`` level (default: none).
 #: A one-pixel move changes how pixels fall on the network's 2x2 pixel-phase and
@@ -76,21 +76,11 @@ TTA_SHIFTS: dict[int, tuple[tuple[int, int], ...]] = {
 
 
 def check_tta(tta: Any) -> int:
-    """Number of views for ``tta`` (False: 1, True: 8, or 1, 2, 4, 8, 16, 32), else ValueError."""
+    """Number of views for ``tta`` (False: 1, True: 8, or a level), else ValueError."""
+    TTA.check("tta", tta)
     if isinstance(tta, (bool, np.bool_)):
         return 8 if tta else 1
-    if isinstance(tta, numbers.Integral) and int(tta) in TTA_TRANSFORMS:
-        return int(tta)
-    levels = ", ".join(str(n) for n in TTA_TRANSFORMS)
-    raise ValueError(f"tta must be a bool or one of {levels}, got {tta!r}.")
-
-
-def check_tile_size(tile_size: Any) -> None:
-    """Raise a ValueError unless ``tile_size`` is None, ``"auto"`` or an int >= 1."""
-    if tile_size is None or (isinstance(tile_size, str) and tile_size == "auto"):
-        return
-    if isinstance(tile_size, bool) or not isinstance(tile_size, numbers.Integral) or tile_size < 1:
-        raise ValueError(f"tile_size must be None, 'auto' or an integer >= 1, got {tile_size!r}.")
+    return int(tta)
 
 
 def resolve_tile_size(tile_size: Any, contract: NetworkContract) -> tuple[int, int, int] | None:
@@ -105,7 +95,7 @@ def resolve_tile_size(tile_size: Any, contract: NetworkContract) -> tuple[int, i
     network) and tiles pages with a side over two tiles; an int is rounded up to
     ``size_multiple`` and tiles pages with a side over one tile and its margins.
     """
-    check_tile_size(tile_size)
+    TILE_SIZE.check("tile_size", tile_size)
     if tile_size is None or contract.receptive_margin is None:
         return None
     multiple = contract.size_multiple

@@ -15,12 +15,7 @@ from torch import nn
 from ._geometry import dihedral, group_by_shape, pad_bottom_right, pad_to_multiple
 from .exceptions import DivergenceError
 
-__all__ = ["AUGMENTS", "LR_SCHEDULES", "Bucket", "PatchSampler", "make_buckets", "train"]
-
-#: Names accepted for ``lr_schedule`` (besides ``None``).
-LR_SCHEDULES = ("cosine", "onecycle", "plateau")
-#: Values accepted for ``augment``: none, flips/rotations and brightness, flips only.
-AUGMENTS = (False, True, "flips")
+__all__ = ["Bucket", "PatchSampler", "make_buckets", "train"]
 
 
 @dataclass
@@ -302,7 +297,7 @@ def train(
     validation data), ``lr`` (at the end of the epoch) and ``dur`` (seconds).
     Raises :class:`DivergenceError` as soon as a loss is not finite.
 
-    ``augment`` (one of :data:`AUGMENTS`): ``True`` trains on random
+    ``augment`` (see :data:`docdenoise._params.AUGMENT`): ``True`` trains on random
     flips/rotations with a random brightness gain of the input, ``"flips"`` on the
     flips/rotations only, ``False`` on the data as given.
 

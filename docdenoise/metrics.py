@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 from skimage.metrics import structural_similarity
 
+from ._params import ODD_WINDOW
 from ._validation import check_images
 from .exceptions import InvalidImageError, OCRNotAvailableError
 
@@ -219,8 +220,7 @@ def ssim(y_true, y_pred, *, image_shape=None, win_size=7):
     >>> ssim(page, page)
     1.0
     """
-    if not isinstance(win_size, (int, np.integer)) or win_size < 3 or win_size % 2 == 0:
-        raise ValueError(f"win_size must be an odd integer >= 3, got {win_size!r}.")
+    ODD_WINDOW.check("win_size", win_size)
     true, pred = _check_pair(y_true, y_pred, image_shape)
     return float(np.mean([_ssim_one(t, p, int(win_size)) for t, p in zip(true, pred)]))
 

@@ -11,13 +11,14 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from joblib import Parallel, delayed
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from ._params import AnyOf, Integer, Nothing, Rule, Shape, Text, validate_params
 from ._validation import check_images
 from .exceptions import OCRNotAvailableError
 from .metrics import cer, wer
@@ -111,17 +112,17 @@ class TesseractOCR(TransformerMixin, BaseEstimator):
         self.image_shape = image_shape
         self.n_jobs = n_jobs
 
+    #: What each parameter accepts (see ``docdenoise/_params.py``).
+    parameter_rules: ClassVar[dict[str, Rule]] = {
+        "lang": Text(nonempty=True),
+        "psm": Integer(0, 13),
+        "config": Text(),
+        "image_shape": AnyOf(Nothing(), Shape()),
+        "n_jobs": AnyOf(Nothing(), Integer()),
+    }
+
     def _validate_params(self) -> tuple[str, frozenset[str]]:
-        if not isinstance(self.lang, str) or not self.lang.strip():
-            raise ValueError(f"lang must be a non-empty string, got {self.lang!r}.")
-        if (
-            isinstance(self.psm, bool)
-            or not isinstance(self.psm, (int, np.integer))
-            or not 0 <= self.psm <= 13
-        ):
-            raise ValueError(f"psm must be an integer from 0 to 13, got {self.psm!r}.")
-        if not isinstance(self.config, str):
-            raise TypeError(f"config must be a string, got {type(self.config).__name__}.")
+        validate_params(self)
         pt = _pytesseract()
         version, languages = _engine_info(pt.pytesseract.tesseract_cmd)
         missing = [code for code in self.lang.split("+") if code not in languages]

@@ -25,7 +25,6 @@ when a cluster is used.
 
 from __future__ import annotations
 
-import numbers
 import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -34,6 +33,7 @@ from typing import Any
 from sklearn.utils.validation import check_is_fitted
 
 from ._batch import BatchReport, expand_inputs, plan_outputs
+from ._params import Integer
 from .datasets._io import load_images, save_images
 from .exceptions import DocDenoiseError
 
@@ -199,12 +199,7 @@ def denoise_files(
     >>> with Client("scheduler-address:8786") as client:  # doctest: +SKIP
     ...     denoise_files(den, ["scans/"], "cleaned/", client=client)
     """
-    if (
-        isinstance(chunk_size, bool)
-        or not isinstance(chunk_size, numbers.Integral)
-        or chunk_size < 1
-    ):
-        raise ValueError(f"chunk_size must be an integer >= 1, got {chunk_size!r}.")
+    Integer(1).check("chunk_size", chunk_size)
     if not hasattr(denoiser, "transform"):
         raise TypeError(
             f"denoiser must be a fitted transformer with a transform method, got "

@@ -75,15 +75,15 @@ def test_median_keeps_white_paper_white():
     [
         (
             lambda: median_background_removal(np.ones((5, 5)), size=20),
-            "size must be odd",
+            "size must be an odd integer >= 3, got 20",
         ),
         (
             lambda: median_background_removal(np.ones((5, 5)), size=1),
-            "size must be an integer >= 3",
+            "size must be an odd integer >= 3, got 1",
         ),
         (
             lambda: sauvola_binarize(np.ones((5, 5)), window_size=2.5),
-            "window_size must be",
+            "window_size must be an odd integer >= 3, got 2.5",
         ),
     ],
 )

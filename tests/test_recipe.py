@@ -199,7 +199,7 @@ def test_max_time_stops_training(pages):
 @pytest.mark.parametrize(
     ("params", "match"),
     [
-        ({"patch_size": 0}, "patch_size must be an integer >= 1"),
+        ({"patch_size": 0}, "patch_size must be None or an integer >= 1, got 0"),
         ({"patches_per_image": 0}, "patches_per_image must be an integer >= 1"),
         ({"lr_schedule": "step"}, "lr_schedule must be None or one of"),
         ({"augment": "yes"}, "augment must be a bool or 'flips', got 'yes'"),
