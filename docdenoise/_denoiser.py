@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
 from . import _serialization
+from ._callbacks import Checkpoint, progress_callbacks
 from ._devices import available_devices, resolve_device
 from ._failsafe import interruptible, rollback_on_error
 from ._geometry import round_up
@@ -42,14 +43,13 @@ from ._params import (
     Shape,
     validate_params,
 )
-from ._progress import training_hooks
 from ._threads import (
     GLOBAL_RNG_LOCK,
     seeded_global_rng,
     torch_threads,
     with_torch_threads,
 )
-from ._training import PatchSampler, make_buckets, train
+from ._training import PatchSampler, TrainSettings, make_buckets, train
 from ._validation import ImageBatch, check_images, check_pairs, restore_form
 from ._version import __version__
 from .exceptions import (
@@ -571,27 +571,22 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
                 size_multiple=multiple,
                 device=device,
             )
-            with training_hooks(
-                self.verbose, epochs=int(self.epochs), report=self._report
-            ) as hooks:
-                history += interruptible(train, self._checkpointer(module, history))(
-                    module,
-                    optimizer,
-                    criterion,
-                    train_data,
-                    valid_buckets,
-                    epochs=int(self.epochs),
-                    batch_size=int(self.batch_size),
-                    generator=generator,
-                    start_epoch=start_epoch,
-                    **hooks,
-                    augment=self.augment if isinstance(self.augment, str) else bool(self.augment),
-                    lr_schedule=self.lr_schedule,
-                    early_stopping=bool(self.early_stopping),
-                    n_iter_no_change=int(self.n_iter_no_change),
-                    tol=float(self.tol),
-                    max_time=self.max_time,
-                )
+            settings = TrainSettings.from_params(self.get_params())
+            callbacks = progress_callbacks(self.verbose, settings.epochs)
+            if self.checkpoint is not None:
+                meta = self._model_meta(module)
+                callbacks.append(Checkpoint(self.checkpoint, module, meta, history))
+            history += interruptible(train)(
+                module,
+                optimizer,
+                criterion,
+                train_data,
+                valid_buckets,
+                settings,
+                generator=generator,
+                start_epoch=start_epoch,
+                callbacks=callbacks,
+            )
         if self.checkpoint is not None:  # final weights: early stopping's best, or Ctrl-C's
             self._write_model(self.checkpoint, module, history)
         self.module_ = module
@@ -609,13 +604,6 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         size = round_up(self.patch_size, multiple)
         return PatchSampler(
             X, Y, patch_size=size, patches_per_image=int(self.patches_per_image), device=device
-        )
-
-    def _report(self, record: dict) -> None:
-        print(
-            f"epoch {record['epoch']:4d}  train_loss {record['train_loss']:.5f}  "
-            f"valid_loss {record['valid_loss']:.5f}  {record['dur']:.1f}s",
-            flush=True,
         )
 
     def _inference_options(self) -> dict[str, Any]:
@@ -779,14 +767,12 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         self._check_fitted()
         self._write_model(path, self.module_, self.history_)
 
-    def _checkpointer(self, module: nn.Module, history: list[dict]) -> Any:
-        """Per-epoch writer of the ``checkpoint`` file during ``fit`` (or None)."""
-        if self.checkpoint is None:
-            return None
-        path = self.checkpoint
-        return lambda done: self._write_model(path, module, history + done)
-
     def _write_model(self, path: str | os.PathLike, module: nn.Module, history: list[dict]) -> None:
+        meta = {**self._model_meta(module), "history": history}
+        _serialization.write_model_file(path, module.state_dict(), meta)
+
+    def _model_meta(self, module: nn.Module) -> dict[str, Any]:
+        """The model file's metadata but the history: network, parameters, input size."""
         model = self.model
         if not isinstance(model, str):
             model = f"{model.__module__}.{model.__qualname__}"
@@ -802,11 +788,10 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
             "model": model,
             "architecture": type(module).__name__,
             "params": params,
-            "history": history,
         }
         if hasattr(self, "n_features_in_"):
             meta["n_features_in"] = int(self.n_features_in_)
-        _serialization.write_model_file(path, module.state_dict(), meta)
+        return meta
 
     @classmethod
     def load(

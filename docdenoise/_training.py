@@ -5,17 +5,19 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from ._callbacks import Callback
 from ._geometry import dihedral, group_by_shape, pad_bottom_right, pad_to_multiple
 from .exceptions import DivergenceError
 
-__all__ = ["Bucket", "PatchSampler", "make_buckets", "train"]
+__all__ = ["Bucket", "PatchSampler", "TrainSettings", "make_buckets", "train"]
 
 
 @dataclass
@@ -269,25 +271,36 @@ class _EarlyStopping:
             module.load_state_dict(self.best_state)
 
 
+@dataclass(frozen=True)
+class TrainSettings:
+    """What the training loop takes from the estimator's parameters (already checked)."""
+
+    epochs: int
+    batch_size: int
+    augment: bool | str = False
+    lr_schedule: str | None = None
+    early_stopping: bool = False
+    n_iter_no_change: int = 10
+    tol: float = 0.0
+    max_time: float | None = None
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> TrainSettings:
+        """The fields of the same names from ``estimator.get_params()``."""
+        return cls(**{f.name: params[f.name] for f in fields(cls)})
+
+
 def train(
     module: nn.Module,
     optimizer: torch.optim.Optimizer,
     criterion: nn.Module,
     train_data: list[Bucket] | PatchSampler,
     valid_buckets: list[Bucket],
+    settings: TrainSettings,
     *,
-    epochs: int,
-    batch_size: int,
     generator: torch.Generator,
     start_epoch: int = 0,
-    on_epoch_end: Callable[[dict], None] | None = None,
-    on_batch_end: Callable[[int, int], None] | None = None,
-    augment: bool | str = False,
-    lr_schedule: str | None = None,
-    early_stopping: bool = False,
-    n_iter_no_change: int = 10,
-    tol: float = 0.0,
-    max_time: float | None = None,
+    callbacks: Sequence[Callback] = (),
 ) -> list[dict]:
     """Train ``module`` and return one history record per epoch.
 
@@ -297,26 +310,60 @@ def train(
     validation data), ``lr`` (at the end of the epoch) and ``dur`` (seconds).
     Raises :class:`DivergenceError` as soon as a loss is not finite.
 
-    ``augment`` (see :data:`docdenoise._params.AUGMENT`): ``True`` trains on random
-    flips/rotations with a random brightness gain of the input, ``"flips"`` on the
-    flips/rotations only, ``False`` on the data as given.
+    ``settings.augment`` (see :data:`docdenoise._params.AUGMENT`): ``True`` trains
+    on random flips/rotations with a random brightness gain of the input,
+    ``"flips"`` on the flips/rotations only, ``False`` on the data as given.
 
-    ``lr_schedule`` (``"cosine"``, ``"onecycle"``: per step, over ``epochs`` or
-    ``max_time``, whichever ends first; ``"plateau"``: halve the rate after 3
-    epochs without improvement of the monitored loss). ``early_stopping`` stops
-    after ``n_iter_no_change`` epochs whose monitored loss (validation loss, or
-    training loss without validation data) is not below ``best * (1 - tol)`` and
-    restores the best weights. ``max_time`` (seconds) ends training after the step
-    that exceeds it. ``on_epoch_end(record)`` is called after each epoch and
-    ``on_batch_end(done, total)`` after each optimizer step (for progress bars).
+    ``settings.lr_schedule`` (``"cosine"``, ``"onecycle"``: per step, over
+    ``epochs`` or ``max_time``, whichever ends first; ``"plateau"``: halve the rate
+    after 3 epochs without improvement of the monitored loss). ``early_stopping``
+    stops after ``n_iter_no_change`` epochs whose monitored loss (validation loss,
+    or training loss without validation data) is not below ``best * (1 - tol)``
+    and restores the best weights. ``max_time`` (seconds) ends training after the
+    step that exceeds it. Each callback's ``on_batch_end`` runs after every
+    optimizer step, ``on_epoch_end`` after every epoch and ``on_train_end`` when
+    training stops, however it stops.
     """
+    try:
+        return _train(
+            module,
+            optimizer,
+            criterion,
+            train_data,
+            valid_buckets,
+            settings,
+            generator=generator,
+            start_epoch=start_epoch,
+            callbacks=callbacks,
+        )
+    finally:
+        for callback in callbacks:
+            callback.on_train_end()
+
+
+def _train(
+    module: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    criterion: nn.Module,
+    train_data: list[Bucket] | PatchSampler,
+    valid_buckets: list[Bucket],
+    settings: TrainSettings,
+    *,
+    generator: torch.Generator,
+    start_epoch: int,
+    callbacks: Sequence[Callback],
+) -> list[dict]:
+    epochs, batch_size, max_time = settings.epochs, settings.batch_size, settings.max_time
+    augment, lr_schedule = settings.augment, settings.lr_schedule
     base_lrs = [group["lr"] for group in optimizer.param_groups]
     plateau = (
         torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=3)
         if lr_schedule == "plateau"
         else None
     )
-    stopper = _EarlyStopping(n_iter_no_change, tol) if early_stopping else None
+    stopper = (
+        _EarlyStopping(settings.n_iter_no_change, settings.tol) if settings.early_stopping else None
+    )
     channels_last = _fast_layout(module)
     if channels_last:  # same weights, faster layout; turned back before returning
         module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
@@ -350,8 +397,8 @@ def train(
             steps_done += 1
             total += value * len(x)
             count += len(x)
-            if on_batch_end is not None:
-                on_batch_end(step, n_batches)
+            for callback in callbacks:
+                callback.on_batch_end(step, n_batches)
             if max_time is not None and time.perf_counter() - started > max_time:
                 out_of_time = True
                 break
@@ -368,8 +415,8 @@ def train(
             "dur": time.perf_counter() - tic,
         }
         history.append(record)
-        if on_epoch_end is not None:
-            on_epoch_end(record)
+        for callback in callbacks:
+            callback.on_epoch_end(record)
         monitored = valid if valid_buckets else record["train_loss"]
         if plateau is not None:
             plateau.step(monitored)

@@ -15,7 +15,6 @@ from docdenoise._batch import (
     load_image_pairs,
     plan_outputs,
 )
-from docdenoise._progress import TrainingProgress, training_hooks
 from docdenoise.datasets import load_images, save_images
 from docdenoise.exceptions import ImageFileError
 
@@ -172,38 +171,3 @@ def test_load_image_pairs_missing_layout(tmp_path):
         load_image_pairs(tmp_path / "nope")
     with pytest.raises(ImageFileError, match="neither train/"):
         load_image_pairs(tmp_path)
-
-
-# --------------------------------------------------------------------------- progress
-
-
-def test_training_progress_bars():
-    stream = io.StringIO()
-    progress = TrainingProgress(2, file=stream)
-    for epoch in (1, 2):
-        for step in (1, 2, 3):
-            progress.on_batch_end(step, 3)
-        assert progress.batch_bar.n == 3
-        progress.on_epoch_end({"epoch": epoch, "train_loss": 0.5 / epoch, "valid_loss": 0.25})
-    progress.close()
-    text = stream.getvalue()
-    assert "2/2" in text
-    assert "train_loss=0.25000" in text
-    assert "valid_loss=0.25000" in text
-
-
-def test_training_hooks_by_verbosity():
-    with training_hooks(0, epochs=1, report=print) as hooks:
-        assert hooks == {}
-    with training_hooks(1, epochs=1, report=print) as hooks:
-        assert hooks == {"on_epoch_end": print}
-    with training_hooks(2, epochs=1, report=print) as hooks:
-        assert set(hooks) == {"on_epoch_end", "on_batch_end"}
-
-
-def test_fit_verbose_2_shows_bars(capsys):
-    pages = RNG.random((4, 8, 8), dtype=np.float32)
-    DocumentDenoiser(epochs=2, batch_size=2, verbose=2, random_state=0).fit(pages, pages)
-    err = capsys.readouterr().err
-    assert "training" in err
-    assert "2/2" in err

@@ -13,6 +13,7 @@ from docdenoise import DocumentDenoiser, pretrained_models
 from docdenoise._geometry import dihedral
 from docdenoise._training import (
     PatchSampler,
+    TrainSettings,
     _augment_input,
     _lr_factor,
     evaluate_loss,
@@ -173,11 +174,8 @@ def test_early_stopping_stops_and_restores_best():
         criterion,
         train_b,
         valid_b,
-        epochs=50,
-        batch_size=2,
+        TrainSettings(epochs=50, batch_size=2, early_stopping=True, n_iter_no_change=3),
         generator=torch.Generator().manual_seed(0),
-        early_stopping=True,
-        n_iter_no_change=3,
     )
     valid = [r["valid_loss"] for r in history]
     assert len(history) < 50
