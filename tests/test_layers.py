@@ -12,11 +12,14 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "docdenoise"
+#: Modules that serve only the command line; it may use them.
+CLI_HELPERS = {"docdenoise._demo", "docdenoise._info"}
 #: Modules that must not import torch, directly or through the package's own
 #: module-level imports (so cleaning can work without torch one day).
 TORCH_FREE = [
     "docdenoise._atomic",
     "docdenoise._geometry",
+    "docdenoise._params",
     "docdenoise._validation",
     "docdenoise.datasets._io",
     "docdenoise.exceptions",
@@ -87,6 +90,17 @@ def test_no_import_cycles():
     for node in sorted(graph):
         if node not in state:
             visit(node, [node])
+
+
+def test_the_command_line_uses_public_names_only():
+    modules = _modules()
+    for module, names in _imports("docdenoise.cli", modules["docdenoise.cli"]):
+        if not module.startswith("docdenoise") or module in CLI_HELPERS:
+            continue
+        private = [p for p in module.split(".") if p.startswith("_")]
+        assert not private, f"cli imports the private module {module}"
+        private_names = [n for n in names if n.startswith("_") and not n.endswith("__")]
+        assert not private_names, f"cli imports {private_names} from {module}"
 
 
 @pytest.mark.parametrize("name", TORCH_FREE)
