@@ -324,106 +324,90 @@ def train(
     optimizer step, ``on_epoch_end`` after every epoch and ``on_train_end`` when
     training stops, however it stops.
     """
+    epochs, batch_size, max_time = settings.epochs, settings.batch_size, settings.max_time
+    augment, lr_schedule = settings.augment, settings.lr_schedule
     try:
-        return _train(
-            module,
-            optimizer,
-            criterion,
-            train_data,
-            valid_buckets,
-            settings,
-            generator=generator,
-            start_epoch=start_epoch,
-            callbacks=callbacks,
+        base_lrs = [group["lr"] for group in optimizer.param_groups]
+        plateau = (
+            torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=3)
+            if lr_schedule == "plateau"
+            else None
         )
+        stopper = (
+            _EarlyStopping(settings.n_iter_no_change, settings.tol)
+            if settings.early_stopping
+            else None
+        )
+        channels_last = _fast_layout(module)
+        if channels_last:  # same weights, faster layout; turned back before returning
+            module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        started = time.perf_counter()
+        steps_done, steps_total = 0, None
+        history = []
+        for epoch in range(start_epoch + 1, start_epoch + epochs + 1):
+            tic = time.perf_counter()
+            module.train()
+            total, count = 0.0, 0
+            n_batches, batches = _training_batches(train_data, batch_size, generator)
+            steps_total = steps_total or n_batches * epochs
+            out_of_time = False
+            for step, (x, y, h, w) in enumerate(batches, start=1):
+                if lr_schedule in ("cosine", "onecycle"):
+                    progress = steps_done / steps_total
+                    if max_time:
+                        progress = max(progress, (time.perf_counter() - started) / max_time)
+                    for group, base in zip(optimizer.param_groups, base_lrs):
+                        group["lr"] = base * _lr_factor(lr_schedule, progress)
+                optimizer.zero_grad(set_to_none=True)
+                value = _backward(
+                    module,
+                    criterion,
+                    x,
+                    y,
+                    h,
+                    w,
+                    generator if augment else None,
+                    augment != "flips",
+                )
+                if not math.isfinite(value):
+                    raise DivergenceError(
+                        f"Training diverged in epoch {epoch}: the loss became {value}. Try a "
+                        "smaller learning rate (lr) or check the input data."
+                    )
+                optimizer.step()
+                steps_done += 1
+                total += value * len(x)
+                count += len(x)
+                for callback in callbacks:
+                    callback.on_batch_end(step, n_batches)
+                if max_time is not None and time.perf_counter() - started > max_time:
+                    out_of_time = True
+                    break
+            valid = (
+                evaluate_loss(module, criterion, valid_buckets, batch_size)
+                if valid_buckets
+                else float("nan")
+            )
+            record = {
+                "epoch": epoch,
+                "train_loss": total / max(count, 1),
+                "valid_loss": valid,
+                "lr": float(optimizer.param_groups[0]["lr"]),
+                "dur": time.perf_counter() - tic,
+            }
+            history.append(record)
+            for callback in callbacks:
+                callback.on_epoch_end(record)
+            monitored = valid if valid_buckets else record["train_loss"]
+            if plateau is not None:
+                plateau.step(monitored)
+            if (stopper is not None and stopper.update(monitored, module)) or out_of_time:
+                break
+        if stopper is not None:
+            stopper.restore(module)
+        if channels_last:
+            module.to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]
+        return history
     finally:
         for callback in callbacks:
             callback.on_train_end()
-
-
-def _train(
-    module: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    criterion: nn.Module,
-    train_data: list[Bucket] | PatchSampler,
-    valid_buckets: list[Bucket],
-    settings: TrainSettings,
-    *,
-    generator: torch.Generator,
-    start_epoch: int,
-    callbacks: Sequence[Callback],
-) -> list[dict]:
-    epochs, batch_size, max_time = settings.epochs, settings.batch_size, settings.max_time
-    augment, lr_schedule = settings.augment, settings.lr_schedule
-    base_lrs = [group["lr"] for group in optimizer.param_groups]
-    plateau = (
-        torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=3)
-        if lr_schedule == "plateau"
-        else None
-    )
-    stopper = (
-        _EarlyStopping(settings.n_iter_no_change, settings.tol) if settings.early_stopping else None
-    )
-    channels_last = _fast_layout(module)
-    if channels_last:  # same weights, faster layout; turned back before returning
-        module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-    started = time.perf_counter()
-    steps_done, steps_total = 0, None
-    history = []
-    for epoch in range(start_epoch + 1, start_epoch + epochs + 1):
-        tic = time.perf_counter()
-        module.train()
-        total, count = 0.0, 0
-        n_batches, batches = _training_batches(train_data, batch_size, generator)
-        steps_total = steps_total or n_batches * epochs
-        out_of_time = False
-        for step, (x, y, h, w) in enumerate(batches, start=1):
-            if lr_schedule in ("cosine", "onecycle"):
-                progress = steps_done / steps_total
-                if max_time:
-                    progress = max(progress, (time.perf_counter() - started) / max_time)
-                for group, base in zip(optimizer.param_groups, base_lrs):
-                    group["lr"] = base * _lr_factor(lr_schedule, progress)
-            optimizer.zero_grad(set_to_none=True)
-            value = _backward(
-                module, criterion, x, y, h, w, generator if augment else None, augment != "flips"
-            )
-            if not math.isfinite(value):
-                raise DivergenceError(
-                    f"Training diverged in epoch {epoch}: the loss became {value}. Try a "
-                    "smaller learning rate (lr) or check the input data."
-                )
-            optimizer.step()
-            steps_done += 1
-            total += value * len(x)
-            count += len(x)
-            for callback in callbacks:
-                callback.on_batch_end(step, n_batches)
-            if max_time is not None and time.perf_counter() - started > max_time:
-                out_of_time = True
-                break
-        valid = (
-            evaluate_loss(module, criterion, valid_buckets, batch_size)
-            if valid_buckets
-            else float("nan")
-        )
-        record = {
-            "epoch": epoch,
-            "train_loss": total / max(count, 1),
-            "valid_loss": valid,
-            "lr": float(optimizer.param_groups[0]["lr"]),
-            "dur": time.perf_counter() - tic,
-        }
-        history.append(record)
-        for callback in callbacks:
-            callback.on_epoch_end(record)
-        monitored = valid if valid_buckets else record["train_loss"]
-        if plateau is not None:
-            plateau.step(monitored)
-        if (stopper is not None and stopper.update(monitored, module)) or out_of_time:
-            break
-    if stopper is not None:
-        stopper.restore(module)
-    if channels_last:
-        module.to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]
-    return history

@@ -286,13 +286,11 @@ def denoise_files(
     Raises
     ------
     ImageFileError
-        No inputs, an input that does not exist, a pattern that matches no image
-        file, or a folder without image files.
-    FileExistsError
-        An output exists and ``overwrite`` is False.
-    ValueError
-        Two inputs map to the same output, an output would replace an input, or
-        ``chunk_size`` is not a positive integer.
+        The inputs are not image files (see
+        :func:`~docdenoise.datasets.expand_inputs`).
+    FileExistsError, ValueError
+        The output plan is refused (see :func:`plan_outputs`), or ``chunk_size``
+        is not a positive integer (ValueError).
     TypeError
         ``denoiser`` has no ``transform`` method.
     NotFittedError
