@@ -115,6 +115,7 @@ def test_info_lists_versions_devices_and_extras(capsys):
         assert key in lines
 
 
+@pytest.mark.slow
 def test_subprocess_python_m_info_and_exit_status():
     info = subprocess.run(
         [sys.executable, "-m", "docdenoise", "info"], capture_output=True, text=True, timeout=120
@@ -378,6 +379,7 @@ def test_interrupt_exits_130(monkeypatch, capsys):
 # --------------------------------------------------------------------------- demo
 
 
+@pytest.mark.slow
 def test_demo_tiny(tmp_path, capsys):
     out = tmp_path / "demo"
     argv = ["demo", "--out-dir", str(out), "--epochs", "1", "--pages", "3"]
@@ -435,6 +437,7 @@ def test_evaluate_table_and_csv(pairs_dir, model_file, tmp_path, capsys):
     assert main([*argv, "--csv", str(csv_path), "--overwrite", "-q"]) == 0
 
 
+@pytest.mark.slow
 @pytest.mark.ocr
 def test_evaluate_with_ocr(model_file, tmp_path, capsys):
     from docdenoise.datasets import make_dirty_documents

@@ -83,6 +83,7 @@ def test_defaults_are_the_reference_recipe(pages):
 
 
 # --------------------------------------------------------------- learning
+@pytest.mark.slow
 def test_training_cleans_unseen_pages_well_below_the_noise():
     noisy, clean = make_dirty_documents(12, shape=(48, 64), random_state=0)
     test_noisy, test_clean = make_dirty_documents(6, shape=(48, 64), random_state=1)

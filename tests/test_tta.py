@@ -138,6 +138,7 @@ def test_tta_keeps_shape_dtype_and_range_on_any_size(den, shape, tta):
     np.testing.assert_allclose(streamed[0], out, atol=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tta", [4, 16])
 def test_tta_with_tiles_matches_tta_on_the_whole_page(den, tta):
     """Tiles and TTA commute: each tile is averaged over the same flips and offsets."""
