@@ -142,10 +142,10 @@ def _estimator(args: argparse.Namespace, names: Sequence[str]) -> Any:
     from . import DocumentDenoiser
 
     known = DocumentDenoiser().get_params()
-    params = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
-    if getattr(args, "threads", None) is not None:
+    params = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
+    if args.threads is not None:
         params["n_threads"] = args.threads
-    params.update(dict(getattr(args, "param", None) or []))
+    params.update(dict(args.param or []))
     for name, value in params.items():
         if name not in known and "__" not in name:
             raise CommandLineError(
