@@ -141,12 +141,11 @@ def load_image_pairs(path: str | os.PathLike) -> Bunch:
     Examples
     --------
     >>> import tempfile
-    >>> from pathlib import Path
     >>> import numpy as np
     >>> from docdenoise.datasets import load_image_pairs, save_images
-    >>> root = Path(tempfile.mkdtemp())
-    >>> _ = save_images([np.full((4, 5), 0.5)], root / "noisy", names=["a"])
-    >>> _ = save_images([np.ones((4, 5))], root / "clean", names=["a"])
+    >>> root = tempfile.mkdtemp()
+    >>> for folder, level in [("noisy", 0.5), ("clean", 1.0)]:
+    ...     _ = save_images([np.full((4, 5), level)], f"{root}/{folder}", names=["a"])
     >>> data = load_image_pairs(root)
     >>> data.filenames, data.noisy[0].shape
     (['a.png'], (4, 5))
