@@ -35,7 +35,7 @@ from sklearn.model_selection import GridSearchCV
 
 from docdenoise import DocumentDenoiser
 from docdenoise.datasets import make_dirty_documents
-from docdenoise.metrics import neg_rmse_scorer
+from docdenoise.scorers import neg_rmse_scorer
 
 
 def torch_threads_scorer(estimator, X, y):

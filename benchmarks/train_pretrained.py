@@ -116,7 +116,9 @@ def rmse(pred: list[np.ndarray], target: list[np.ndarray]) -> float:
     return float(np.sqrt(sq / sum(t.size for t in target)))
 
 
-def wrap(module: torch.nn.Module, args: argparse.Namespace, history: list[dict]) -> DocumentDenoiser:
+def wrap(
+    module: torch.nn.Module, args: argparse.Namespace, history: list[dict]
+) -> DocumentDenoiser:
     """The trained network as a fitted estimator with the fine-tuning defaults."""
     den = DocumentDenoiser(
         args.model,
@@ -158,8 +160,12 @@ def main() -> None:
     parser.add_argument("--patch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--warmup", type=int, default=500, help="steps of linear warm-up")
-    parser.add_argument("--stroke-weight", type=float, default=0.0,
-                        help="extra loss weight on and next to ink (0: plain MSE)")
+    parser.add_argument(
+        "--stroke-weight",
+        type=float,
+        default=0.0,
+        help="extra loss weight on and next to ink (0: plain MSE)",
+    )
     parser.add_argument("--pool", type=int, default=512, help="pages held for training")
     parser.add_argument("--refresh", type=int, default=4, help="steps per new page")
     parser.add_argument("--test-pages", type=int, default=40)
@@ -194,15 +200,18 @@ def main() -> None:
     tic = time.perf_counter()
     pool = PagePool(args.pool, args.seed, refreshes=step // args.refresh)
     tests = [make_page(k, args.seed, stream=1) for k in range(args.test_pages)]
-    print(f"generated {args.pool} + {len(tests)} pages in {time.perf_counter() - tic:.0f}s",
-          flush=True)
+    print(
+        f"generated {args.pool} + {len(tests)} pages in {time.perf_counter() - tic:.0f}s",
+        flush=True,
+    )
 
     def evaluate() -> float:
         module.eval()
         with torch.inference_mode():
             preds = [
-                module(F.pad(torch.from_numpy(x)[None, None], _pad(x.shape, 16), mode="replicate"))
-                [0, 0, : x.shape[0], : x.shape[1]].numpy()
+                module(F.pad(torch.from_numpy(x)[None, None], _pad(x.shape, 16), mode="replicate"))[
+                    0, 0, : x.shape[0], : x.shape[1]
+                ].numpy()
                 for x, _ in tests
             ]
         module.train()
@@ -231,17 +240,31 @@ def main() -> None:
         if step % args.refresh == 0:
             pool.refresh()
         if step % args.eval_every == 0 or step == args.steps:
-            record = {"step": step, "train_loss": running, "test_rmse": evaluate(),
-                      "minutes": (time.perf_counter() - started) / 60}
+            record = {
+                "step": step,
+                "train_loss": running,
+                "test_rmse": evaluate(),
+                "minutes": (time.perf_counter() - started) / 60,
+            }
             history.append(record)
-            print(f"step {step:6d}  loss {running:.5f}  synthetic test RMSE "
-                  f"{record['test_rmse']:.4f}  {record['minutes']:.0f} min", flush=True)
+            print(
+                f"step {step:6d}  loss {running:.5f}  synthetic test RMSE "
+                f"{record['test_rmse']:.4f}  {record['minutes']:.0f} min",
+                flush=True,
+            )
         if time.perf_counter() - last_ckpt > 60 * args.checkpoint_minutes or step == args.steps:
-            save_checkpoint(ckpt_path, {
-                "step": step, "model": module.state_dict(), "optimizer": optimizer.state_dict(),
-                "history": history, "elapsed": time.perf_counter() - started, "args": vars(args),
-                "running": running,
-            })
+            save_checkpoint(
+                ckpt_path,
+                {
+                    "step": step,
+                    "model": module.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "history": history,
+                    "elapsed": time.perf_counter() - started,
+                    "args": vars(args),
+                    "running": running,
+                },
+            )
             last_ckpt = time.perf_counter()
 
     module.to(memory_format=torch.contiguous_format)
@@ -268,21 +291,35 @@ def main() -> None:
             "clean_ink": "black",
         },
         "recipe": {
-            "steps": step, "batch_size": args.batch_size, "patch_size": args.patch_size,
-            "optimizer": "adam", "lr": args.lr, "lr_schedule": "cosine",
-            "warmup": args.warmup, "stroke_weight": args.stroke_weight, "augment": "flips",
-            "pool": args.pool, "refresh": args.refresh, "threads": args.threads,
-            "init": args.init, "minutes": round(history[-1]["minutes"], 1) if history else None,
-            "command": "python benchmarks/train_pretrained.py " + " ".join(
-                f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
-                if v not in (None, False) and k not in ("resume", "out")),
+            "steps": step,
+            "batch_size": args.batch_size,
+            "patch_size": args.patch_size,
+            "optimizer": "adam",
+            "lr": args.lr,
+            "lr_schedule": "cosine",
+            "warmup": args.warmup,
+            "stroke_weight": args.stroke_weight,
+            "augment": "flips",
+            "pool": args.pool,
+            "refresh": args.refresh,
+            "threads": args.threads,
+            "init": args.init,
+            "minutes": round(history[-1]["minutes"], 1) if history else None,
+            "command": "python benchmarks/train_pretrained.py "
+            + " ".join(
+                f"--{k.replace('_', '-')} {v}"
+                for k, v in vars(args).items()
+                if v not in (None, False) and k not in ("resume", "out")
+            ),
         },
         "synthetic_test_rmse": {k: round(v, 5) for k, v in scores.items()},
         "licence": "BSD-3-Clause (trained on synthetic pages only)",
     }
     (out / f"{args.name}.json").write_text(json.dumps(card, indent=2) + "\n")
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) and {args.name}.json; "
-          f"synthetic test RMSE noisy {scores['noisy']:.4f}, network {scores['network']:.4f}")
+    print(
+        f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) and {args.name}.json; "
+        f"synthetic test RMSE noisy {scores['noisy']:.4f}, network {scores['network']:.4f}"
+    )
 
 
 def _pad(shape: tuple[int, ...], multiple: int) -> tuple[int, int, int, int]:

@@ -15,7 +15,7 @@ while shaping the generator), ``all`` every page.
 
 Usage (from the repository root)::
 
-    python benchmarks/zero_shot.py --ocr                                  # shipped model + baselines
+    python benchmarks/zero_shot.py --ocr              # the shipped model and the baselines
     python benchmarks/zero_shot.py --model default --model old.safetensors --tta 32 --ocr
     python benchmarks/zero_shot.py --pages design --no-baselines --model m.safetensors
 
@@ -134,9 +134,7 @@ def main() -> None:
             if psm == 3:
                 if name == "noisy input":
                     noisy_cer = page_cer
-                worse = (
-                    sum(c > n for c, n in zip(page_cer[3], noisy_cer[3])) if noisy_cer else 0
-                )
+                worse = sum(c > n for c, n in zip(page_cer[3], noisy_cer[3])) if noisy_cer else 0
                 line += f" {worse:6d}"
         print(line + f"   {per_page:.3f}", flush=True)
         if readers:

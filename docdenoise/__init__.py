@@ -7,7 +7,7 @@ networks in :mod:`docdenoise.models`.
 
 from __future__ import annotations
 
-from . import baselines, datasets, evaluation, metrics, models, ocr
+from . import baselines, datasets, evaluation, metrics, models, ocr, scorers
 from ._denoiser import DocumentDenoiser, pretrained_models
 from ._devices import available_devices, resolve_device
 from ._version import __version__
@@ -35,6 +35,7 @@ __all__ = [
     "metrics",
     "models",
     "ocr",
+    "scorers",
     "DeviceError",
     "DeviceWarning",
     "DivergenceError",

@@ -14,7 +14,6 @@ import numpy as np
 from ._denoiser import DocumentDenoiser
 from .baselines import median_background_removal
 from .datasets import make_dirty_documents, save_images
-from .models import available_models
 from .plotting import plot_before_after, plot_difference, plot_history
 
 __all__ = ["DemoResult", "demo_recipe", "run_demo"]
@@ -28,28 +27,25 @@ DEMO_TRAIN, DEMO_TEST = 96, 8
 def demo_recipe() -> dict[str, Any]:
     """The :class:`DocumentDenoiser` parameters the demo trains with.
 
-    The residual U-Net on random patches with a one-cycle schedule when this
-    version has them; the reference autoencoder otherwise.
+    The residual U-Net on random patches, augmented, with a one-cycle schedule,
+    for at most 90 seconds.
 
     Returns
     -------
     params : dict
         Keyword arguments for :class:`DocumentDenoiser`.
     """
-    params = DocumentDenoiser().get_params()
-    if "unet" in available_models() and "patch_size" in params:
-        recipe: dict[str, Any] = {
-            "model": "unet",
-            "epochs": 60,
-            "batch_size": 16,
-            "lr": 2e-3,
-            "patch_size": 64,
-            "patches_per_image": 8,
-        }
-        optional = {"lr_schedule": "onecycle", "augment": True, "max_time": 90.0}
-        recipe.update({k: v for k, v in optional.items() if k in params})
-        return recipe
-    return {"model": "cae", "epochs": 40, "batch_size": 8, "lr": 2e-3}
+    return {
+        "model": "unet",
+        "epochs": 60,
+        "batch_size": 16,
+        "lr": 2e-3,
+        "patch_size": 64,
+        "patches_per_image": 8,
+        "lr_schedule": "onecycle",
+        "augment": True,
+        "max_time": 90.0,
+    }
 
 
 @dataclass

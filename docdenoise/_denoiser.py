@@ -8,7 +8,7 @@ import os
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -20,18 +20,36 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
 from . import _serialization
+from ._callbacks import Checkpoint, progress_callbacks
 from ._devices import available_devices, resolve_device
 from ._failsafe import interruptible, rollback_on_error
-from ._inference import check_tile_size, check_tta, iter_predict, predict_images
-from ._progress import training_hooks
+from ._geometry import round_up
+from ._inference import check_tta, iter_predict, predict_images
+from ._params import (
+    AUGMENT,
+    LR_SCHEDULES,
+    N_THREADS,
+    TILE_SIZE,
+    TTA,
+    AnyOf,
+    Bool,
+    FilePath,
+    Integer,
+    NameOrSubclass,
+    Nothing,
+    Options,
+    Real,
+    Rule,
+    Shape,
+    validate_params,
+)
 from ._threads import (
     GLOBAL_RNG_LOCK,
-    check_n_threads,
     seeded_global_rng,
     torch_threads,
     with_torch_threads,
 )
-from ._training import AUGMENTS, LR_SCHEDULES, PatchSampler, make_buckets, train
+from ._training import PatchSampler, TrainSettings, make_buckets, train
 from ._validation import ImageBatch, check_images, check_pairs, restore_form
 from ._version import __version__
 from .exceptions import (
@@ -41,7 +59,7 @@ from .exceptions import (
     ModelFileError,
     NotFittedError,
 )
-from .models import get_model_class
+from .models import available_models, get_model_class, network_contract
 
 __all__ = ["DocumentDenoiser", "pretrained_models"]
 
@@ -62,17 +80,9 @@ _LOSSES: dict[str, type[nn.Module]] = {
 }
 
 
-def _resolve_choice(value: Any, table: dict[str, type], base: type, what: str) -> type:
-    if isinstance(value, str):
-        if value in table:
-            return table[value]
-        raise ValueError(f"Unknown {what} {value!r}; expected one of {sorted(table)} or a class.")
-    if isinstance(value, type) and issubclass(value, base):
-        return value
-    raise ValueError(
-        f"{what} must be one of {sorted(table)} or a {base.__module__}.{base.__name__} "
-        f"subclass, got {value!r}."
-    )
+def _resolve(value: str | type, table: dict[str, type]) -> type:
+    """The class for a checked ``optimizer`` or ``loss`` value (a name or a class)."""
+    return table[value] if isinstance(value, str) else value
 
 
 class DocumentDenoiser(TransformerMixin, BaseEstimator):
@@ -216,6 +226,37 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
     True
     """
 
+    #: What each parameter accepts, checked by ``fit`` (scikit-learn's
+    #: ``_parameter_constraints``, in a form of our own: see ``docdenoise/_params.py``).
+    #: The command line builds its options, choices and messages from it.
+    #: ``device`` and ``random_state`` are checked where they are used
+    #: (:func:`~docdenoise.resolve_device`, ``check_random_state``).
+    parameter_rules: ClassVar[dict[str, Rule]] = {
+        "model": NameOrSubclass(available_models, "torch.nn.Module"),
+        "epochs": Integer(1),
+        "batch_size": Integer(1),
+        "lr": Real(gt=0),
+        "optimizer": NameOrSubclass(tuple(_OPTIMIZERS), "torch.optim.Optimizer"),
+        "loss": NameOrSubclass(tuple(_LOSSES), "torch.nn.Module"),
+        "validation_fraction": Real(ge=0, lt=1),
+        "patch_size": AnyOf(Nothing(), Integer(1)),
+        "patches_per_image": Integer(1),
+        "augment": AUGMENT,
+        "lr_schedule": AnyOf(Nothing(), Options(*LR_SCHEDULES)),
+        "early_stopping": Bool(),
+        "n_iter_no_change": Integer(1),
+        "tol": Real(ge=0, lt=1),
+        "max_time": AnyOf(Nothing(), Real(gt=0, unit="seconds")),
+        "warm_start": Bool(),
+        "checkpoint": AnyOf(Nothing(), FilePath()),
+        "image_shape": AnyOf(Nothing(), Shape()),
+        "out_of_range": Options("raise", "clip"),
+        "tile_size": TILE_SIZE,
+        "tta": TTA,
+        "n_threads": N_THREADS,
+        "verbose": Integer(0),
+    }
+
     # Fitted attributes (set by fit/load; declared here for type checkers only).
     module_: nn.Module
     optimizer_: torch.optim.Optimizer | None
@@ -335,74 +376,14 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         return self
 
     def _validate_params(self) -> None:
-        def positive_int(name: str) -> None:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")
-
-        positive_int("epochs")
-        positive_int("batch_size")
-        positive_int("patches_per_image")
-        positive_int("n_iter_no_change")
-        if self.patch_size is not None:
-            positive_int("patch_size")
-        if self.lr_schedule is not None and self.lr_schedule not in LR_SCHEDULES:
+        validate_params(self)
+        if self.checkpoint is not None and not (
+            isinstance(self.optimizer, str) and isinstance(self.loss, str)
+        ):
             raise ValueError(
-                f"lr_schedule must be None or one of {list(LR_SCHEDULES)}, "
-                f"got {self.lr_schedule!r}."
+                "checkpoint needs optimizer and loss given by name (model files "
+                "store names, not classes)."
             )
-        if not isinstance(self.augment, (bool, np.bool_)) and not (
-            isinstance(self.augment, str) and self.augment in AUGMENTS
-        ):
-            raise ValueError(f"augment must be a bool or 'flips', got {self.augment!r}.")
-        if not isinstance(self.early_stopping, (bool, np.bool_)):
-            raise ValueError(f"early_stopping must be a bool, got {self.early_stopping!r}.")
-        if (
-            isinstance(self.tol, bool)
-            or not isinstance(self.tol, numbers.Real)
-            or not 0 <= self.tol < 1
-        ):
-            raise ValueError(f"tol must be a float in [0, 1), got {self.tol!r}.")
-        mt = self.max_time
-        if mt is not None and (
-            isinstance(mt, bool) or not isinstance(mt, numbers.Real) or not mt > 0
-        ):
-            raise ValueError(f"max_time must be None or a number of seconds > 0, got {mt!r}.")
-        if isinstance(self.lr, bool) or not isinstance(self.lr, numbers.Real) or not self.lr > 0:
-            raise ValueError(f"lr must be a float > 0, got {self.lr!r}.")
-        vf = self.validation_fraction
-        if isinstance(vf, bool) or not isinstance(vf, numbers.Real) or not 0 <= vf < 1:
-            raise ValueError(f"validation_fraction must be a float in [0, 1), got {vf!r}.")
-        if self.out_of_range not in ("raise", "clip"):
-            raise ValueError(f"out_of_range must be 'raise' or 'clip', got {self.out_of_range!r}.")
-        if self.image_shape is not None:
-            shape = self.image_shape
-            if (
-                not isinstance(shape, (tuple, list))
-                or len(shape) != 2
-                or not all(isinstance(s, numbers.Integral) and s >= 1 for s in shape)
-            ):
-                raise ValueError(f"image_shape must be None or two integers >= 1, got {shape!r}.")
-        if isinstance(self.verbose, bool) or not isinstance(self.verbose, numbers.Integral):
-            raise ValueError(f"verbose must be an integer >= 0, got {self.verbose!r}.")
-        check_n_threads(self.n_threads)
-        check_tile_size(self.tile_size)
-        check_tta(self.tta)
-        if not isinstance(self.warm_start, (bool, np.bool_)):
-            raise ValueError(f"warm_start must be a bool, got {self.warm_start!r}.")
-        if self.checkpoint is not None:
-            if not isinstance(self.checkpoint, (str, os.PathLike)):
-                raise ValueError(
-                    f"checkpoint must be None or a file path, got {self.checkpoint!r}."
-                )
-            if not (isinstance(self.optimizer, str) and isinstance(self.loss, str)):
-                raise ValueError(
-                    "checkpoint needs optimizer and loss given by name (model files "
-                    "store names, not classes)."
-                )
-        get_model_class(self.model)
-        _resolve_choice(self.optimizer, _OPTIMIZERS, torch.optim.Optimizer, "optimizer")
-        _resolve_choice(self.loss, _LOSSES, nn.Module, "loss")
 
     # ------------------------------------------------------------------ input
     def _check_X(self, X: Any, *, reset: bool, name: str = "X") -> ImageBatch:
@@ -453,7 +434,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
             ) from None
 
     def _build_optimizer(self, module: nn.Module) -> torch.optim.Optimizer:
-        cls = _resolve_choice(self.optimizer, _OPTIMIZERS, torch.optim.Optimizer, "optimizer")
+        cls = _resolve(self.optimizer, _OPTIMIZERS)
         kwargs = {"lr": self.lr, **self._nested("optimizer__")}
         try:
             return cls(module.parameters(), **kwargs)
@@ -470,7 +451,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         between fits works as for a fresh fit; a changed optimizer class, or one lost
         by pickling, starts anew.
         """
-        cls = _resolve_choice(self.optimizer, _OPTIMIZERS, torch.optim.Optimizer, "optimizer")
+        cls = _resolve(self.optimizer, _OPTIMIZERS)
         previous: torch.optim.Optimizer | None = getattr(self, "optimizer_", None)
         if previous is None or type(previous) is not cls:
             return self._build_optimizer(module)
@@ -480,17 +461,13 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         return previous
 
     def _build_loss(self) -> nn.Module:
-        cls = _resolve_choice(self.loss, _LOSSES, nn.Module, "loss")
+        cls = _resolve(self.loss, _LOSSES)
         try:
             return cls(**self._nested("loss__"))
         except TypeError as exc:
             raise ValueError(
                 f"Cannot build loss {cls.__name__} with {self._nested('loss__')}: {exc}"
             ) from None
-
-    @property
-    def _size_multiple(self) -> int:
-        return int(getattr(self.module_, "size_multiple", 1))
 
     def _check_fitted(self) -> None:
         """Raise docdenoise's NotFittedError (a subclass of sklearn's) if not fitted."""
@@ -580,7 +557,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
                 optimizer = self._build_optimizer(module)
                 start_epoch, history = 0, []
             criterion = self._build_loss()
-            multiple = int(getattr(module, "size_multiple", 1))
+            multiple = network_contract(module).size_multiple
             generator = torch.Generator().manual_seed(seed)
             train_data = self._training_data(
                 [Xb.images[i] for i in train_idx],
@@ -594,27 +571,22 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
                 size_multiple=multiple,
                 device=device,
             )
-            with training_hooks(
-                self.verbose, epochs=int(self.epochs), report=self._report
-            ) as hooks:
-                history += interruptible(train, self._checkpointer(module, history))(
-                    module,
-                    optimizer,
-                    criterion,
-                    train_data,
-                    valid_buckets,
-                    epochs=int(self.epochs),
-                    batch_size=int(self.batch_size),
-                    generator=generator,
-                    start_epoch=start_epoch,
-                    **hooks,
-                    augment=self.augment if isinstance(self.augment, str) else bool(self.augment),
-                    lr_schedule=self.lr_schedule,
-                    early_stopping=bool(self.early_stopping),
-                    n_iter_no_change=int(self.n_iter_no_change),
-                    tol=float(self.tol),
-                    max_time=self.max_time,
-                )
+            settings = TrainSettings.from_params(self.get_params())
+            callbacks = progress_callbacks(self.verbose, settings.epochs)
+            if self.checkpoint is not None:
+                meta = self._model_meta(module)
+                callbacks.append(Checkpoint(self.checkpoint, module, meta, history))
+            history += interruptible(train)(
+                module,
+                optimizer,
+                criterion,
+                train_data,
+                valid_buckets,
+                settings,
+                generator=generator,
+                start_epoch=start_epoch,
+                callbacks=callbacks,
+            )
         if self.checkpoint is not None:  # final weights: early stopping's best, or Ctrl-C's
             self._write_model(self.checkpoint, module, history)
         self.module_ = module
@@ -629,24 +601,14 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         """Whole-page size buckets, or random patches when ``patch_size`` is set."""
         if self.patch_size is None:
             return make_buckets(X, Y, size_multiple=multiple, device=device)
-        size = -(-int(self.patch_size) // multiple) * multiple
+        size = round_up(self.patch_size, multiple)
         return PatchSampler(
             X, Y, patch_size=size, patches_per_image=int(self.patches_per_image), device=device
         )
 
-    def _report(self, record: dict) -> None:
-        print(
-            f"epoch {record['epoch']:4d}  train_loss {record['train_loss']:.5f}  "
-            f"valid_loss {record['valid_loss']:.5f}  {record['dur']:.1f}s",
-            flush=True,
-        )
-
     def _inference_options(self) -> dict[str, Any]:
-        """``tile_size`` and ``tta`` for inference (defaults for estimators pickled before them)."""
-        return {
-            "tile_size": getattr(self, "tile_size", "auto"),
-            "tta": check_tta(getattr(self, "tta", False)),
-        }
+        """``tile_size`` and ``tta`` for inference, checked."""
+        return {"tile_size": self.tile_size, "tta": check_tta(self.tta)}
 
     def _predict(self, batch: ImageBatch) -> list[np.ndarray]:
         return predict_images(
@@ -654,7 +616,6 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
             batch.images,
             device=self.device_,
             batch_size=int(self.batch_size),
-            size_multiple=self._size_multiple,
             **self._inference_options(),
         )
 
@@ -702,13 +663,12 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
                     0
                 ]
 
-        with torch_threads(getattr(self, "n_threads", None)):
+        with torch_threads(self.n_threads):
             yield from iter_predict(
                 self.module_,
                 checked(),
                 device=self.device_,
                 batch_size=int(self.batch_size),
-                size_multiple=self._size_multiple,
                 **self._inference_options(),
             )
 
@@ -807,14 +767,12 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         self._check_fitted()
         self._write_model(path, self.module_, self.history_)
 
-    def _checkpointer(self, module: nn.Module, history: list[dict]) -> Any:
-        """Per-epoch writer of the ``checkpoint`` file during ``fit`` (or None)."""
-        if self.checkpoint is None:
-            return None
-        path = self.checkpoint
-        return lambda done: self._write_model(path, module, history + done)
-
     def _write_model(self, path: str | os.PathLike, module: nn.Module, history: list[dict]) -> None:
+        meta = {**self._model_meta(module), "history": history}
+        _serialization.write_model_file(path, module.state_dict(), meta)
+
+    def _model_meta(self, module: nn.Module) -> dict[str, Any]:
+        """The model file's metadata but the history: network, parameters, input size."""
         model = self.model
         if not isinstance(model, str):
             model = f"{model.__module__}.{model.__qualname__}"
@@ -830,11 +788,10 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
             "model": model,
             "architecture": type(module).__name__,
             "params": params,
-            "history": history,
         }
         if hasattr(self, "n_features_in_"):
             meta["n_features_in"] = int(self.n_features_in_)
-        _serialization.write_model_file(path, module.state_dict(), meta)
+        return meta
 
     @classmethod
     def load(

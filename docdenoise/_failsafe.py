@@ -19,12 +19,13 @@ import functools
 import os
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any, TypeVar
 
 import torch
 
+from ._callbacks import Callback
 from .exceptions import TrainingInterruptedWarning
 
 __all__ = ["interruptible", "rollback_on_error"]
@@ -88,38 +89,35 @@ def _caller_outside_package() -> int:
     return level
 
 
-def interruptible(
-    train: Callable[..., Any], on_epoch: Callable[[list[dict]], None] | None = None
-) -> Callable[..., list[dict]]:
+class _Completed(Callback):
+    """Collects the records of the epochs that completed."""
+
+    def __init__(self) -> None:
+        self.records: list[dict] = []
+
+    def on_epoch_end(self, record: dict) -> None:
+        self.records.append(record)
+
+
+def interruptible(train: Callable[..., list[dict]]) -> Callable[..., list[dict]]:
     """Wrap a training function so that Ctrl-C ends training instead of ``fit``.
 
-    The wrapped function takes the arguments of ``train`` and returns the history
-    records of the completed epochs. ``on_epoch(records)`` (e.g. a checkpoint
-    writer) runs after each epoch with the records so far.
+    The wrapped function takes the arguments of ``train`` (its ``callbacks``
+    included) and returns the history records of the completed epochs.
     """
 
-    def run(
-        *args: Any, on_epoch_end: Callable[[dict], None] | None = None, **kwargs: Any
-    ) -> list[dict]:
-        done: list[dict] = []
-
-        def record(rec: dict) -> None:
-            done.append(rec)
-            if on_epoch_end is not None:
-                on_epoch_end(rec)
-            if on_epoch is not None:
-                on_epoch(done)
-
+    def run(*args: Any, callbacks: Sequence[Callback] = (), **kwargs: Any) -> list[dict]:
+        completed = _Completed()
         try:
-            train(*args, on_epoch_end=record, **kwargs)
+            return train(*args, callbacks=[completed, *callbacks], **kwargs)
         except KeyboardInterrupt:
             warnings.warn(
-                f"Training was interrupted after {len(done)} complete epoch(s) of this "
-                "fit; the estimator keeps the weights learned so far (history_ lists "
-                "the complete epochs). Call fit again with warm_start=True to go on.",
+                f"Training was interrupted after {len(completed.records)} complete epoch(s) "
+                "of this fit; the estimator keeps the weights learned so far (history_ "
+                "lists the complete epochs). Call fit again with warm_start=True to go on.",
                 TrainingInterruptedWarning,
                 stacklevel=_caller_outside_package(),
             )
-        return done
+        return completed.records
 
     return run

@@ -8,7 +8,7 @@ Speed on the CPU (figures in ``docs/performance.rst``, from ``benchmarks/bench_*
   ``batch_size`` images): the activations then stay in the CPU caches, which is
   faster per pixel than a large batch;
 * pages larger than a tile are cut into overlapping tiles whose margin covers the
-  network's receptive field (``module.receptive_margin``), so the result equals
+  network's receptive field (``receptive_margin``), so the result equals
   whole-page inference (to float rounding) while memory stays bounded, whatever
   the page size.
 
@@ -21,27 +21,24 @@ trained with those flips (``augment``).
 from __future__ import annotations
 
 import copy
-import numbers
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from ._geometry import dihedral, group_by_shape, pad_bottom_right, pad_to_multiple, round_up
+from ._params import TILE_SIZE, TTA, TTA_LEVELS
+from .models import NetworkContract, network_contract
 
 __all__ = [
     "PIXELS_PER_PASS",
     "TTA_SHIFTS",
     "TTA_TRANSFORMS",
-    "check_tile_size",
     "check_tta",
-    "dihedral",
-    "group_by_shape",
     "inference_module",
     "iter_predict",
-    "pad_to_multiple",
     "plan_tiles",
     "predict_images",
     "resolve_tile_size",
@@ -67,6 +64,7 @@ TTA_TRANSFORMS = {
     16: tuple(range(8)),
     32: tuple(range(8)),
 }
+assert tuple(TTA_TRANSFORMS) == TTA_LEVELS
 #: Offsets ``(rows, columns)`` by which the page is moved (edge values fill in at the
 #: top and left) before the flips/rotations, at each ``tta`` level (default: none).
 #: A one-pixel move changes how pixels fall on the network's 2x2 pixel-phase and
@@ -77,87 +75,35 @@ TTA_SHIFTS: dict[int, tuple[tuple[int, int], ...]] = {
 }
 
 
-def dihedral(x: torch.Tensor, k: int, inverse: bool = False) -> torch.Tensor:
-    """One of the 8 flips/rotations of ``[..., H, W]`` (``k`` in 0..7), or its inverse.
-
-    Bit 4 of ``k`` transposes, bit 2 flips left-right, bit 1 flips upside down.
-    """
-    steps = [
-        (lambda t: t.transpose(-2, -1)) if k & 4 else None,
-        (lambda t: t.flip(-1)) if k & 2 else None,
-        (lambda t: t.flip(-2)) if k & 1 else None,
-    ]
-    for step in reversed(steps) if inverse else steps:
-        if step is not None:
-            x = step(x)
-    return x
-
-
 def check_tta(tta: Any) -> int:
-    """Number of views for ``tta`` (False: 1, True: 8, or 1, 2, 4, 8, 16, 32), else ValueError."""
+    """Number of views for ``tta`` (False: 1, True: 8, or a level), else ValueError."""
+    TTA.check("tta", tta)
     if isinstance(tta, (bool, np.bool_)):
         return 8 if tta else 1
-    if isinstance(tta, numbers.Integral) and int(tta) in TTA_TRANSFORMS:
-        return int(tta)
-    levels = ", ".join(str(n) for n in TTA_TRANSFORMS)
-    raise ValueError(f"tta must be a bool or one of {levels}, got {tta!r}.")
+    return int(tta)
 
 
-def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
-    """Pad ``[N, C, H, W]`` at the bottom and right (edge values) to multiples of ``multiple``.
+def resolve_tile_size(tile_size: Any, contract: NetworkContract) -> tuple[int, int, int] | None:
+    """Core tile side, margin and largest untiled side for a network (None: never tile).
 
-    Padding only at the bottom and right keeps pixel ``(i, j)`` of the input at
-    ``(i, j)`` of the output, so cropping back is ``out[..., :H, :W]``.
-    """
-    h, w = x.shape[-2:]
-    pad_h = (-h) % multiple
-    pad_w = (-w) % multiple
-    if pad_h == 0 and pad_w == 0:
-        return x
-    return F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
-
-
-def group_by_shape(images: Sequence[np.ndarray]) -> dict[tuple[int, ...], list[int]]:
-    """Map each distinct image shape to the indices of the images that have it."""
-    groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
-    for i, img in enumerate(images):
-        groups[img.shape].append(i)
-    return dict(groups)
-
-
-def _round_up(value: int, multiple: int) -> int:
-    return -(-int(value) // multiple) * multiple
-
-
-def check_tile_size(tile_size: Any) -> None:
-    """Raise a ValueError unless ``tile_size`` is None, ``"auto"`` or an int >= 1."""
-    if tile_size is None or (isinstance(tile_size, str) and tile_size == "auto"):
-        return
-    if isinstance(tile_size, bool) or not isinstance(tile_size, numbers.Integral) or tile_size < 1:
-        raise ValueError(f"tile_size must be None, 'auto' or an integer >= 1, got {tile_size!r}.")
-
-
-def resolve_tile_size(tile_size: Any, module: nn.Module) -> tuple[int, int, int] | None:
-    """Core tile side, margin and largest untiled side for ``module`` (None: never tile).
-
-    The margin is ``module.receptive_margin`` rounded up to ``size_multiple``, so
-    tile origins stay on the grids of the network's strided layers. Networks that do
-    not declare ``receptive_margin`` are never tiled. ``"auto"`` picks the larger of
+    The margin is the network's ``receptive_margin`` rounded up to its
+    ``size_multiple``, so tile origins stay on the grids of the network's strided
+    layers. Networks without a ``receptive_margin`` are never tiled (see
+    :func:`~docdenoise.models.network_contract`). ``"auto"`` picks the larger of
     :data:`AUTO_TILE` and eight margins (tiling then costs at most about 56 % extra
     work for networks with a large receptive field and about 6 % for the reference
     network) and tiles pages with a side over two tiles; an int is rounded up to
     ``size_multiple`` and tiles pages with a side over one tile and its margins.
     """
-    check_tile_size(tile_size)
-    margin = getattr(module, "receptive_margin", None)
-    if tile_size is None or margin is None:
+    TILE_SIZE.check("tile_size", tile_size)
+    if tile_size is None or contract.receptive_margin is None:
         return None
-    multiple = int(getattr(module, "size_multiple", 1))
-    margin = _round_up(int(margin), multiple)
+    multiple = contract.size_multiple
+    margin = round_up(contract.receptive_margin, multiple)
     if tile_size == "auto":
-        tile = _round_up(max(AUTO_TILE, 8 * margin), multiple)
+        tile = round_up(max(AUTO_TILE, 8 * margin), multiple)
         return tile, margin, 2 * tile
-    tile = _round_up(int(tile_size), multiple)
+    tile = round_up(int(tile_size), multiple)
     return tile, margin, tile + 2 * margin
 
 
@@ -184,7 +130,7 @@ def plan_tiles(
         Slices of the page padded to ``multiple`` to feed the network, and the
         slices of the result they are responsible for (cropped to the page).
     """
-    hp, wp = _round_up(height, multiple), _round_up(width, multiple)
+    hp, wp = round_up(height, multiple), round_up(width, multiple)
     plan = []
     for top in range(0, hp, tile):
         bottom = min(top + tile, hp)
@@ -257,10 +203,7 @@ def _tiled(
         # with edge values, exactly as padding the whole page would.
         piece = image[rows.start : min(rows.stop, h), cols.start : min(cols.stop, w)]
         need_h, need_w = rows.stop - rows.start, cols.stop - cols.start
-        if piece.shape != (need_h, need_w):
-            piece = np.pad(
-                piece, ((0, need_h - piece.shape[0]), (0, need_w - piece.shape[1])), mode="edge"
-            )
+        piece = pad_bottom_right(piece, need_h - piece.shape[0], need_w - piece.shape[1])
         pred = run(np.ascontiguousarray(piece)[None])[0]
         out[core_rows, core_cols] = pred[
             core_rows.start - rows.start : core_rows.stop - rows.start,
@@ -275,7 +218,6 @@ def predict_images(
     *,
     device: torch.device,
     batch_size: int,
-    size_multiple: int,
     tile_size: int | str | None = None,
     tta: int = 1,
     prepared: bool = False,
@@ -284,7 +226,7 @@ def predict_images(
 
     Images of equal size are batched together (at most ``batch_size`` images and,
     on the CPU, about :data:`PIXELS_PER_PASS` pixels per forward pass); each batch
-    is padded to ``size_multiple``, passed through the network, cropped back and
+    is padded to the network's ``size_multiple``, passed through it, cropped back and
     clipped to ``[0, 1]``. Pages larger than a tile (see :func:`resolve_tile_size`)
     are cleaned tile by tile. ``tta`` (1, 2, 4, 8, 16 or 32) averages the outputs
     over that many views: flips/rotations (:data:`TTA_TRANSFORMS`) of the page,
@@ -293,9 +235,11 @@ def predict_images(
     """
     fast = module if prepared else inference_module(module, device)
     n_views = check_tta(tta)
+    contract = network_contract(fast)
+    size_multiple = contract.size_multiple
     run = _runner(fast, device, size_multiple, n_views)
     shifts = TTA_SHIFTS.get(n_views, ((0, 0),))
-    tiling = resolve_tile_size(tile_size, fast)
+    tiling = resolve_tile_size(tile_size, contract)
     budget = PIXELS_PER_PASS if device.type == "cpu" else None
 
     def predict(pages: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -338,7 +282,7 @@ def _predict_pages(
                 continue
             per_pass = batch_size
             if budget is not None:
-                area = _round_up(h, size_multiple) * _round_up(w, size_multiple)
+                area = round_up(h, size_multiple) * round_up(w, size_multiple)
                 per_pass = max(1, min(batch_size, budget // area))
             for start in range(0, len(idx), per_pass):
                 chunk = idx[start : start + per_pass]
@@ -354,7 +298,6 @@ def iter_predict(
     *,
     device: torch.device,
     batch_size: int,
-    size_multiple: int,
     tile_size: int | str | None = None,
     tta: int = 1,
 ) -> Iterator[np.ndarray]:
@@ -372,7 +315,6 @@ def iter_predict(
             window,
             device=device,
             batch_size=batch_size,
-            size_multiple=size_multiple,
             tile_size=tile_size,
             tta=tta,
             prepared=True,

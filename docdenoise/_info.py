@@ -48,10 +48,9 @@ def _extra(distribution: str, extra: str) -> str:
 
 
 def _pretrained() -> str:
-    from . import _denoiser
+    from ._denoiser import pretrained_models
 
-    listing = getattr(_denoiser, "pretrained_models", None)
-    names = listing() if listing is not None else []
+    names = pretrained_models()
     if not names:
         return "none shipped with this installation"
     return ", ".join(names) + " (DocumentDenoiser.pretrained(name))"

@@ -24,18 +24,16 @@ What :func:`read_model_file` refuses, always with a
   a bad copy, or hand edits). The digests detect damage, not a determined forger;
   loading is safe either way because nothing in the file is executed.
 
-Writes are atomic (:func:`atomic_write_bytes`): a crash, a full disk or Ctrl-C
+Writes are atomic (:func:`docdenoise._atomic.atomic_write`): a crash, a full disk or Ctrl-C
 leaves the previous file intact and no temporary file behind.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import math
 import os
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +42,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
+from ._atomic import atomic_write_bytes
 from ._version import __version__
 from .exceptions import ModelFileError
 
@@ -52,9 +51,7 @@ __all__ = [
     "FORMAT_VERSION",
     "MAX_HEADER_BYTES",
     "MAX_MODEL_BYTES",
-    "atomic_write_bytes",
     "build_module",
-    "create_temp_next_to",
     "read_model_file",
     "write_model_file",
 ]
@@ -111,60 +108,6 @@ def _meta_digest(meta: dict[str, Any]) -> str:
     body = {k: v for k, v in meta.items() if k != "metadata_sha256"}
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def create_temp_next_to(path: Path) -> tuple[int, str]:
-    """Create a new hidden temporary file in ``path``'s folder; return ``(fd, name)``.
-
-    Unlike :func:`tempfile.mkstemp` (mode 0600), the file gets the permissions of
-    any new file (``0666`` minus the umask), which the final file keeps after the
-    rename.
-    """
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
-        tmp = str(path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp")
-        try:
-            return os.open(tmp, flags, 0o666), tmp
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"Could not create a temporary file next to {str(path)!r}.")
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and an atomic rename.
-
-    The temporary file sits next to ``path`` (same file system), is flushed to disk
-    and then renamed over ``path``. Any failure or interruption (including
-    ``KeyboardInterrupt``) removes the temporary file and leaves the previous
-    ``path``, if any, untouched. The new file gets the usual permissions (the
-    process umask), not the private ones of :func:`tempfile.mkstemp`.
-
-    Parameters
-    ----------
-    path : str or path-like
-        Destination file. Its folder must exist.
-    data : bytes
-        The complete file content.
-    """
-    path = Path(path)
-    directory = path.parent
-    if not directory.is_dir():
-        raise FileNotFoundError(
-            f"Cannot save to {str(path)!r}: folder {str(directory)!r} does not exist."
-        )
-    if path.is_dir():
-        raise IsADirectoryError(f"Cannot save to {str(path)!r}: it is a folder.")
-    fd, tmp = create_temp_next_to(path)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def write_model_file(

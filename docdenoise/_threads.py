@@ -18,7 +18,6 @@ all cores; ``DocumentDenoiser(n_threads=1)`` closes it.
 from __future__ import annotations
 
 import functools
-import numbers
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,9 +25,10 @@ from typing import Any, TypeVar
 
 import torch
 
+from ._params import N_THREADS
+
 __all__ = [
     "GLOBAL_RNG_LOCK",
-    "check_n_threads",
     "seeded_global_rng",
     "torch_threads",
     "with_torch_threads",
@@ -63,27 +63,18 @@ def seeded_global_rng(seed: int) -> Iterator[None]:
             torch.set_rng_state(state)
 
 
-def check_n_threads(n_threads: Any) -> int | None:
-    """Return ``n_threads`` as an int (or None), or raise a ValueError saying what was expected."""
-    if n_threads is None:
-        return None
-    if isinstance(n_threads, bool) or not isinstance(n_threads, numbers.Integral) or n_threads < 1:
-        raise ValueError(f"n_threads must be None or an integer >= 1, got {n_threads!r}.")
-    return int(n_threads)
-
-
 @contextmanager
-def torch_threads(n_threads: int | None) -> Iterator[None]:
+def torch_threads(n_threads: Any) -> Iterator[None]:
     """Run the body with ``torch.set_num_threads(n_threads)``, then restore the previous count.
 
     ``None`` leaves the setting alone. The previous value is the calling thread's own
     (read after torch's lazy per-thread initialisation), so concurrent workers in
     several threads each get their count back.
     """
-    n = check_n_threads(n_threads)
-    if n is None:
+    if N_THREADS.check("n_threads", n_threads) is None:
         yield
         return
+    n = int(n_threads)
     previous = torch.get_num_threads()
     if previous == n:
         yield
@@ -100,7 +91,7 @@ def with_torch_threads(method: F) -> F:
 
     @functools.wraps(method)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        with torch_threads(getattr(self, "n_threads", None)):
+        with torch_threads(self.n_threads):
             return method(self, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]

@@ -5,23 +5,19 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from ._inference import dihedral, group_by_shape, pad_to_multiple
+from ._callbacks import Callback
+from ._geometry import dihedral, group_by_shape, pad_bottom_right, pad_to_multiple
 from .exceptions import DivergenceError
 
-__all__ = ["AUGMENTS", "LR_SCHEDULES", "Bucket", "PatchSampler", "make_buckets", "train"]
-
-#: Names accepted for ``lr_schedule`` (besides ``None``).
-LR_SCHEDULES = ("cosine", "onecycle", "plateau")
-#: Values accepted for ``augment``: none, flips/rotations and brightness, flips only.
-AUGMENTS = (False, True, "flips")
+__all__ = ["Bucket", "PatchSampler", "TrainSettings", "make_buckets", "train"]
 
 
 @dataclass
@@ -80,11 +76,9 @@ class PatchSampler:
 
     def _fit_patch(self, image: np.ndarray) -> torch.Tensor:
         t = torch.from_numpy(np.ascontiguousarray(image))
-        pad_h = max(0, self.patch_size - t.shape[0])
-        pad_w = max(0, self.patch_size - t.shape[1])
-        if pad_h or pad_w:
-            t = F.pad(t[None, None], (0, pad_w, 0, pad_h), mode="replicate")[0, 0]
-        return t
+        return pad_bottom_right(
+            t, max(0, self.patch_size - t.shape[0]), max(0, self.patch_size - t.shape[1])
+        )
 
     def __len__(self) -> int:
         return len(self.x) * self.patches_per_image
@@ -136,19 +130,6 @@ def _training_batches(
     return len(plan), (
         (data[b].x[idx], data[b].y[idx], data[b].height, data[b].width) for b, idx in plan
     )
-
-
-def _augmented_forward(
-    module: nn.Module, x: torch.Tensor, generator: torch.Generator
-) -> torch.Tensor:
-    """Run ``module`` on a random flip/rotation of ``x`` with a random brightness gain.
-
-    The output is mapped back by the inverse flip/rotation, so it stays aligned with
-    the (unchanged) target, padding included. The gain (0.9 to 1.05 per image)
-    imitates scanner exposure; only the noisy input changes, never the target.
-    """
-    x, k = _augment_input(x, generator)
-    return dihedral(module(x), k, inverse=True)
 
 
 def _augment_input(
@@ -290,25 +271,36 @@ class _EarlyStopping:
             module.load_state_dict(self.best_state)
 
 
+@dataclass(frozen=True)
+class TrainSettings:
+    """What the training loop takes from the estimator's parameters (already checked)."""
+
+    epochs: int
+    batch_size: int
+    augment: bool | str = False
+    lr_schedule: str | None = None
+    early_stopping: bool = False
+    n_iter_no_change: int = 10
+    tol: float = 0.0
+    max_time: float | None = None
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> TrainSettings:
+        """The fields of the same names from ``estimator.get_params()``."""
+        return cls(**{f.name: params[f.name] for f in fields(cls)})
+
+
 def train(
     module: nn.Module,
     optimizer: torch.optim.Optimizer,
     criterion: nn.Module,
     train_data: list[Bucket] | PatchSampler,
     valid_buckets: list[Bucket],
+    settings: TrainSettings,
     *,
-    epochs: int,
-    batch_size: int,
     generator: torch.Generator,
     start_epoch: int = 0,
-    on_epoch_end: Callable[[dict], None] | None = None,
-    on_batch_end: Callable[[int, int], None] | None = None,
-    augment: bool | str = False,
-    lr_schedule: str | None = None,
-    early_stopping: bool = False,
-    n_iter_no_change: int = 10,
-    tol: float = 0.0,
-    max_time: float | None = None,
+    callbacks: Sequence[Callback] = (),
 ) -> list[dict]:
     """Train ``module`` and return one history record per epoch.
 
@@ -318,86 +310,104 @@ def train(
     validation data), ``lr`` (at the end of the epoch) and ``dur`` (seconds).
     Raises :class:`DivergenceError` as soon as a loss is not finite.
 
-    ``augment`` (one of :data:`AUGMENTS`): ``True`` trains on random
-    flips/rotations with a random brightness gain of the input, ``"flips"`` on the
-    flips/rotations only, ``False`` on the data as given.
+    ``settings.augment`` (see :data:`docdenoise._params.AUGMENT`): ``True`` trains
+    on random flips/rotations with a random brightness gain of the input,
+    ``"flips"`` on the flips/rotations only, ``False`` on the data as given.
 
-    ``lr_schedule`` (``"cosine"``, ``"onecycle"``: per step, over ``epochs`` or
-    ``max_time``, whichever ends first; ``"plateau"``: halve the rate after 3
-    epochs without improvement of the monitored loss). ``early_stopping`` stops
-    after ``n_iter_no_change`` epochs whose monitored loss (validation loss, or
-    training loss without validation data) is not below ``best * (1 - tol)`` and
-    restores the best weights. ``max_time`` (seconds) ends training after the step
-    that exceeds it. ``on_epoch_end(record)`` is called after each epoch and
-    ``on_batch_end(done, total)`` after each optimizer step (for progress bars).
+    ``settings.lr_schedule`` (``"cosine"``, ``"onecycle"``: per step, over
+    ``epochs`` or ``max_time``, whichever ends first; ``"plateau"``: halve the rate
+    after 3 epochs without improvement of the monitored loss). ``early_stopping``
+    stops after ``n_iter_no_change`` epochs whose monitored loss (validation loss,
+    or training loss without validation data) is not below ``best * (1 - tol)``
+    and restores the best weights. ``max_time`` (seconds) ends training after the
+    step that exceeds it. Each callback's ``on_batch_end`` runs after every
+    optimizer step, ``on_epoch_end`` after every epoch and ``on_train_end`` when
+    training stops, however it stops.
     """
-    base_lrs = [group["lr"] for group in optimizer.param_groups]
-    plateau = (
-        torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=3)
-        if lr_schedule == "plateau"
-        else None
-    )
-    stopper = _EarlyStopping(n_iter_no_change, tol) if early_stopping else None
-    channels_last = _fast_layout(module)
-    if channels_last:  # same weights, faster layout; turned back before returning
-        module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-    started = time.perf_counter()
-    steps_done, steps_total = 0, None
-    history = []
-    for epoch in range(start_epoch + 1, start_epoch + epochs + 1):
-        tic = time.perf_counter()
-        module.train()
-        total, count = 0.0, 0
-        n_batches, batches = _training_batches(train_data, batch_size, generator)
-        steps_total = steps_total or n_batches * epochs
-        out_of_time = False
-        for step, (x, y, h, w) in enumerate(batches, start=1):
-            if lr_schedule in ("cosine", "onecycle"):
-                progress = steps_done / steps_total
-                if max_time:
-                    progress = max(progress, (time.perf_counter() - started) / max_time)
-                for group, base in zip(optimizer.param_groups, base_lrs):
-                    group["lr"] = base * _lr_factor(lr_schedule, progress)
-            optimizer.zero_grad(set_to_none=True)
-            value = _backward(
-                module, criterion, x, y, h, w, generator if augment else None, augment != "flips"
-            )
-            if not math.isfinite(value):
-                raise DivergenceError(
-                    f"Training diverged in epoch {epoch}: the loss became {value}. Try a "
-                    "smaller learning rate (lr) or check the input data."
-                )
-            optimizer.step()
-            steps_done += 1
-            total += value * len(x)
-            count += len(x)
-            if on_batch_end is not None:
-                on_batch_end(step, n_batches)
-            if max_time is not None and time.perf_counter() - started > max_time:
-                out_of_time = True
-                break
-        valid = (
-            evaluate_loss(module, criterion, valid_buckets, batch_size)
-            if valid_buckets
-            else float("nan")
+    epochs, batch_size, max_time = settings.epochs, settings.batch_size, settings.max_time
+    augment, lr_schedule = settings.augment, settings.lr_schedule
+    try:
+        base_lrs = [group["lr"] for group in optimizer.param_groups]
+        plateau = (
+            torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=3)
+            if lr_schedule == "plateau"
+            else None
         )
-        record = {
-            "epoch": epoch,
-            "train_loss": total / max(count, 1),
-            "valid_loss": valid,
-            "lr": float(optimizer.param_groups[0]["lr"]),
-            "dur": time.perf_counter() - tic,
-        }
-        history.append(record)
-        if on_epoch_end is not None:
-            on_epoch_end(record)
-        monitored = valid if valid_buckets else record["train_loss"]
-        if plateau is not None:
-            plateau.step(monitored)
-        if (stopper is not None and stopper.update(monitored, module)) or out_of_time:
-            break
-    if stopper is not None:
-        stopper.restore(module)
-    if channels_last:
-        module.to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]
-    return history
+        stopper = (
+            _EarlyStopping(settings.n_iter_no_change, settings.tol)
+            if settings.early_stopping
+            else None
+        )
+        channels_last = _fast_layout(module)
+        if channels_last:  # same weights, faster layout; turned back before returning
+            module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        started = time.perf_counter()
+        steps_done, steps_total = 0, None
+        history = []
+        for epoch in range(start_epoch + 1, start_epoch + epochs + 1):
+            tic = time.perf_counter()
+            module.train()
+            total, count = 0.0, 0
+            n_batches, batches = _training_batches(train_data, batch_size, generator)
+            steps_total = steps_total or n_batches * epochs
+            out_of_time = False
+            for step, (x, y, h, w) in enumerate(batches, start=1):
+                if lr_schedule in ("cosine", "onecycle"):
+                    progress = steps_done / steps_total
+                    if max_time:
+                        progress = max(progress, (time.perf_counter() - started) / max_time)
+                    for group, base in zip(optimizer.param_groups, base_lrs):
+                        group["lr"] = base * _lr_factor(lr_schedule, progress)
+                optimizer.zero_grad(set_to_none=True)
+                value = _backward(
+                    module,
+                    criterion,
+                    x,
+                    y,
+                    h,
+                    w,
+                    generator if augment else None,
+                    augment != "flips",
+                )
+                if not math.isfinite(value):
+                    raise DivergenceError(
+                        f"Training diverged in epoch {epoch}: the loss became {value}. Try a "
+                        "smaller learning rate (lr) or check the input data."
+                    )
+                optimizer.step()
+                steps_done += 1
+                total += value * len(x)
+                count += len(x)
+                for callback in callbacks:
+                    callback.on_batch_end(step, n_batches)
+                if max_time is not None and time.perf_counter() - started > max_time:
+                    out_of_time = True
+                    break
+            valid = (
+                evaluate_loss(module, criterion, valid_buckets, batch_size)
+                if valid_buckets
+                else float("nan")
+            )
+            record = {
+                "epoch": epoch,
+                "train_loss": total / max(count, 1),
+                "valid_loss": valid,
+                "lr": float(optimizer.param_groups[0]["lr"]),
+                "dur": time.perf_counter() - tic,
+            }
+            history.append(record)
+            for callback in callbacks:
+                callback.on_epoch_end(record)
+            monitored = valid if valid_buckets else record["train_loss"]
+            if plateau is not None:
+                plateau.step(monitored)
+            if (stopper is not None and stopper.update(monitored, module)) or out_of_time:
+                break
+        if stopper is not None:
+            stopper.restore(module)
+        if channels_last:
+            module.to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]
+        return history
+    finally:
+        for callback in callbacks:
+            callback.on_train_end()

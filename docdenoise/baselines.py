@@ -13,12 +13,15 @@ side of one global threshold.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from numpy.typing import ArrayLike
 from skimage.filters import rank, threshold_otsu, threshold_sauvola
 from skimage.morphology import footprint_rectangle
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from ._params import ODD_WINDOW, AnyOf, Nothing, Options, Real, Rule, Shape, validate_params
 from ._validation import check_images, restore_form, to_float_image
 from .exceptions import InvalidImageError
 
@@ -37,14 +40,6 @@ def _one_image(image: ArrayLike) -> np.ndarray:
             f"Expected one 2-D grayscale image (H, W), got an array of shape {arr.shape}."
         )
     return to_float_image(arr)
-
-
-def _check_odd(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 3:
-        raise ValueError(f"{name} must be an integer >= 3, got {value!r}.")
-    if value % 2 == 0:
-        raise ValueError(f"{name} must be odd, got {value!r}.")
-    return int(value)
 
 
 def otsu_binarize(image):
@@ -116,7 +111,7 @@ def sauvola_binarize(image, *, window_size=15, k=0.2):
     >>> b[10, 10], b[0, 0]
     (np.float32(0.0), np.float32(1.0))
     """
-    window_size = _check_odd(window_size, "window_size")
+    window_size = int(ODD_WINDOW.check("window_size", window_size))
     img = _one_image(image)
     return (img > threshold_sauvola(img, window_size=window_size, k=k)).astype(np.float32)
 
@@ -158,7 +153,7 @@ def median_background_removal(image, *, size=21):
     >>> bool(out[0, 10:20].min() > 0.95), bool(out[15, 10] < 0.25)  # paper, ink
     (True, True)
     """
-    size = _check_odd(size, "size")
+    size = int(ODD_WINDOW.check("size", size))
     img = _one_image(image)
     levels = np.round(img * np.float32(255.0)).astype(np.uint8)
     background = rank.median(levels, footprint_rectangle((size, size)))
@@ -177,7 +172,7 @@ class ClassicalDenoiser(TransformerMixin, BaseEstimator):
     """A classical (non-learned) page cleaner as a scikit-learn transformer.
 
     Stateless: ``fit`` only checks the parameters, and ``transform`` works
-    without it. Score it with :mod:`docdenoise.metrics` scorers next to a
+    without it. Score it with the scorers of :mod:`docdenoise.scorers` next to a
     :class:`~docdenoise.DocumentDenoiser` to see the learned model's margin.
 
     Parameters
@@ -215,14 +210,20 @@ class ClassicalDenoiser(TransformerMixin, BaseEstimator):
         self.k = k
         self.image_shape = image_shape
 
+    #: What each parameter accepts (see ``docdenoise/_params.py``).
+    parameter_rules: ClassVar[dict[str, Rule]] = {
+        "method": Options(*_METHODS),
+        "size": ODD_WINDOW,
+        "window_size": ODD_WINDOW,
+        "k": Real(),
+        "image_shape": AnyOf(Nothing(), Shape()),
+    }
+
     def _function(self):
-        if self.method not in _METHODS:
-            raise ValueError(f"method must be one of {sorted(_METHODS)}, got {self.method!r}.")
+        validate_params(self)
         if self.method == "median":
-            _check_odd(self.size, "size")
             return lambda img: median_background_removal(img, size=self.size)
         if self.method == "sauvola":
-            _check_odd(self.window_size, "window_size")
             return lambda img: sauvola_binarize(img, window_size=self.window_size, k=self.k)
         return otsu_binarize
 

@@ -1,10 +1,13 @@
 """The ``docdenoise`` command: demo, train, denoise, evaluate, info.
 
-Each command parses its arguments, calls the library and prints what happened; the
-work itself lives in library functions (:func:`docdenoise._demo.run_demo`,
-:func:`docdenoise._batch.denoise_files`, :func:`docdenoise._batch.load_image_pairs`,
-:mod:`docdenoise.evaluation`, :func:`docdenoise._info.system_info`), so the command
-line and Python code behave the same.
+Each command parses its arguments, calls the library through its public names and
+prints what happened; the work itself lives in library functions
+(:func:`docdenoise.parallel.denoise_files`,
+:func:`docdenoise.datasets.load_image_pairs`, :mod:`docdenoise.evaluation`, and the
+modules that serve only this command: ``_demo`` and ``_info``), so the command line
+and Python code behave the same. The options of estimator parameters take their
+choices, defaults and checks from ``DocumentDenoiser.parameter_rules`` and the
+estimator's defaults.
 
 Exit status: 0 on success, 1 when the work failed (an unreadable file, a damaged
 model, a page that could not be cleaned), 2 for usage mistakes found before any
@@ -35,33 +38,52 @@ class CommandLineError(Exception):
 # --------------------------------------------------------------------------- helpers
 
 
+def _rule_type(rule: Any) -> Any:
+    """An argparse ``type`` that turns text into a value the parameter rule accepts."""
+
+    def convert(text: str) -> Any:
+        try:
+            return rule.parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
+
+
+def _param_type(name: str) -> Any:
+    from . import DocumentDenoiser
+
+    return _rule_type(DocumentDenoiser.parameter_rules[name])
+
+
+def _choices(name: str, kind: type) -> list[Any]:
+    """The values of ``kind`` that the estimator parameter ``name`` accepts."""
+    from . import DocumentDenoiser
+
+    choices = DocumentDenoiser.parameter_rules[name].choices or ()
+    return [c for c in choices if type(c) is kind]
+
+
+def _default(name: str) -> Any:
+    from . import DocumentDenoiser
+
+    return DocumentDenoiser().get_params()[name]
+
+
+def _or(values: Sequence[Any]) -> str:
+    """``1, 2 or 4``."""
+    texts = [str(v) for v in values]
+    return ", ".join(texts[:-1]) + " or " + texts[-1] if len(texts) > 1 else "".join(texts)
+
+
 def _positive_int(text: str) -> int:
+    """A count for the demo (``--pages``)."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+        value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
     return value
 
 
@@ -115,28 +137,35 @@ def _existing_dir(path: str, what: str) -> Path:
     return folder
 
 
-def _estimator_params(args: argparse.Namespace, names: Sequence[str]) -> dict[str, Any]:
-    """The estimator parameters set on the command line, checked against the estimator."""
-    from ._denoiser import NESTED_PREFIXES, DocumentDenoiser
+def _estimator(args: argparse.Namespace, names: Sequence[str]) -> Any:
+    """A DocumentDenoiser with the parameters set on the command line, each checked."""
+    from . import DocumentDenoiser
 
     known = DocumentDenoiser().get_params()
-    params = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
-    if getattr(args, "threads", None) is not None:
+    params = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
+    if args.threads is not None:
         params["n_threads"] = args.threads
-    params.update(dict(getattr(args, "param", None) or []))
-    for name in params:
-        if name not in known and not name.startswith(NESTED_PREFIXES):
+    params.update(dict(args.param or []))
+    for name, value in params.items():
+        if name not in known and "__" not in name:
             raise CommandLineError(
                 f"DocumentDenoiser has no parameter {name!r}; known parameters: "
                 f"{', '.join(sorted(known))}, and module__*, optimizer__*, loss__*."
             )
-    return params
+        if name in DocumentDenoiser.parameter_rules:
+            try:
+                DocumentDenoiser.parameter_rules[name].check(name, value)
+            except (TypeError, ValueError) as exc:
+                raise CommandLineError(str(exc)) from None
+    try:
+        return DocumentDenoiser(**params)
+    except TypeError as exc:  # a nested parameter with an unknown prefix
+        raise CommandLineError(str(exc)) from None
 
 
 def _check_device(device: str) -> None:
     """Refuse a device this machine lacks before any work starts."""
-    from ._devices import resolve_device
-    from .exceptions import DeviceError
+    from . import DeviceError, resolve_device
 
     try:
         resolve_device(device)
@@ -144,35 +173,27 @@ def _check_device(device: str) -> None:
         raise CommandLineError(str(exc)) from None
 
 
-def _load_model(path: str | None, device: str) -> Any:
-    from . import _denoiser
-    from ._denoiser import DocumentDenoiser
+def _load_model(args: argparse.Namespace) -> Any:
+    """The model to clean with (a file, or the shipped one), with --threads and --tta."""
+    from . import DocumentDenoiser, pretrained_models
 
-    if path is not None:
-        if not Path(path).is_file():
-            raise CommandLineError(f"Model file {path!r} does not exist.")
-        return DocumentDenoiser.load(path, device=device)
-    listing = getattr(_denoiser, "pretrained_models", None)
-    if not hasattr(DocumentDenoiser, "pretrained") or listing is None or not listing():
+    _check_device(args.device)
+    if args.model is not None:
+        if not Path(args.model).is_file():
+            raise CommandLineError(f"Model file {args.model!r} does not exist.")
+        estimator = DocumentDenoiser.load(args.model, device=args.device)
+    elif not pretrained_models():
         raise CommandLineError(
             "No pretrained model ships with this installation; pass --model FILE "
             "(train one with 'docdenoise train' or 'docdenoise demo')."
         )
-    return DocumentDenoiser.pretrained(device=device)
-
-
-def _set_threads(estimator: Any, threads: int | None) -> None:
-    if threads is not None:
-        if "n_threads" not in estimator.get_params():
-            raise CommandLineError("--threads needs a DocumentDenoiser with n_threads.")
-        estimator.set_params(n_threads=threads)
-
-
-def _set_tta(estimator: Any, tta: int | None) -> None:
-    if tta is not None:
-        if "tta" not in estimator.get_params():
-            raise CommandLineError("--tta needs a DocumentDenoiser with tta.")
-        estimator.set_params(tta=tta)
+    else:
+        estimator = DocumentDenoiser.pretrained(device=args.device)
+    if args.threads is not None:
+        estimator.set_params(n_threads=args.threads)
+    if args.tta is not None:
+        estimator.set_params(tta=args.tta)
+    return estimator
 
 
 # --------------------------------------------------------------------------- commands
@@ -246,8 +267,7 @@ _TRAIN_PARAMS = (
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from ._batch import load_image_pairs
-    from ._denoiser import DocumentDenoiser
+    from .datasets import load_image_pairs
 
     data_dir = _existing_dir(args.data_dir, "Data folder")
     out = Path(args.out)
@@ -256,14 +276,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if out.exists() and not args.overwrite:
         raise CommandLineError(f"{args.out!r} already exists; pass --overwrite to replace it.")
     _check_device(args.device)
-    params = _estimator_params(args, _TRAIN_PARAMS)
+    estimator = _estimator(args, _TRAIN_PARAMS)  # checked before the data are loaded
     # Bars for a person at a terminal, one line per epoch for a log file, or silence.
-    params["verbose"] = 2 if _show_progress(args) else 0 if args.quiet else 1
-    estimator = DocumentDenoiser(**params)
-    try:  # check the parameters before loading the data
-        estimator._validate_params()
-    except ValueError as exc:
-        raise CommandLineError(str(exc)) from None
+    estimator.set_params(verbose=2 if _show_progress(args) else 0 if args.quiet else 1)
 
     data = load_image_pairs(data_dir)
     groups = "" if data.groups is None else f" in {len(set(data.groups.tolist()))} groups"
@@ -272,7 +287,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     estimator.fit(data.noisy, data.clean, groups=data.groups)
     seconds = time.perf_counter() - tic
     last = estimator.history_[-1]
-    valid = last.get("valid_loss", float("nan"))
+    valid = last["valid_loss"]
     valid_text = "" if valid != valid else f", valid_loss {valid:.5f}"
     _say(
         args,
@@ -286,7 +301,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_denoise(args: argparse.Namespace) -> int:
-    from ._batch import denoise_files, expand_inputs, plan_outputs
+    from .datasets import expand_inputs
+    from .parallel import denoise_files, plan_outputs
 
     try:  # check every path before loading the model
         files = expand_inputs(args.inputs)
@@ -294,10 +310,7 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
     except (ValueError, FileExistsError) as exc:
         message = str(exc).replace("overwrite=True (--overwrite)", "--overwrite")
         raise CommandLineError(message) from None
-    _check_device(args.device)
-    estimator = _load_model(args.model, args.device)
-    _set_threads(estimator, args.threads)
-    _set_tta(estimator, args.tta)
+    estimator = _load_model(args)
 
     def report(path: Path, message: str) -> None:
         print(f"{PROG}: skipped {path}: {message}", file=sys.stderr, flush=True)
@@ -307,6 +320,7 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
         files,
         args.out_dir,
         overwrite=args.overwrite,
+        chunk_size=1,  # one page in memory at a time: scans can be large
         progress=_show_progress(args),
         on_error=report,
     )
@@ -317,18 +331,13 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from . import evaluation
-    from ._batch import load_image_pairs
-    from .baselines import ClassicalDenoiser
-    from .exceptions import OCRNotAvailableError
+    from . import ClassicalDenoiser, OCRNotAvailableError, evaluation
+    from .datasets import load_image_pairs
 
     data_dir = _existing_dir(args.data_dir, "Data folder")
     if args.csv is not None and Path(args.csv).exists() and not args.overwrite:
         raise CommandLineError(f"{args.csv!r} already exists; pass --overwrite to replace it.")
-    _check_device(args.device)
-    estimator = _load_model(args.model, args.device)
-    _set_threads(estimator, args.threads)
-    _set_tta(estimator, args.tta)
+    estimator = _load_model(args)
     data = load_image_pairs(data_dir)
     ocr = "" if args.no_ocr else " (with OCR: about a second a page)"
     _say(args, f"Scoring on {len(data.noisy)} noisy/clean pairs from {data_dir}{ocr} ...")
@@ -456,11 +465,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _version_text() -> str:
-    import torch
+    from importlib import metadata
 
-    from ._version import __version__
+    from . import __version__
 
-    return f"{PROG} {__version__} (torch {torch.__version__})"
+    try:
+        torch = metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        torch = "not installed"
+    return f"{PROG} {__version__} (torch {torch})"
 
 
 class _VersionAction(argparse.Action):
@@ -493,8 +506,10 @@ def build_parser() -> argparse.ArgumentParser:
     >>> args.command, args.inputs, args.out_dir, args.overwrite
     ('denoise', ['scans/'], 'clean/', False)
     """
+    from ._demo import DEMO_SHAPE, DEMO_TRAIN, demo_recipe
     from .models import available_models
 
+    tta_levels = _choices("tta", int)
     parser = _Parser(
         prog=PROG,
         description=_DESCRIPTION,
@@ -525,11 +540,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--tta",
             type=int,
-            choices=(1, 2, 4, 8, 16, 32),
+            choices=tta_levels,
             metavar="N",
-            help="average the network over N views of each page (1, 2, 4 or 8 "
-            "flips/rotations; 16, 32: the 8 at 2 or 4 one-pixel offsets; default: the "
-            "model's setting, 1 for the shipped model); N times slower, cleaner",
+            help=f"average the network over N views of each page ({_or(tta_levels)}: "
+            "1, 2, 4 or 8 flips/rotations, then the 8 at 2 or 4 one-pixel offsets; "
+            "default: the model's setting); N times slower, cleaner",
         )
 
     def device_and_threads(p: argparse.ArgumentParser) -> None:
@@ -540,7 +555,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument(
             "--threads",
-            type=_positive_int,
+            type=_param_type("n_threads"),
             metavar="N",
             help="CPU threads for torch (default: torch's choice)",
         )
@@ -556,15 +571,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to write pictures, model and pages (default: ./docdenoise-demo)",
     )
     p.add_argument(
-        "--epochs", type=_positive_int, metavar="N", help="training epochs (default: 60)"
+        "--epochs",
+        type=_param_type("epochs"),
+        metavar="N",
+        help=f"training epochs (default: {demo_recipe()['epochs']})",
     )
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default: 0)")
-    p.add_argument("--pages", type=_positive_int, metavar="N", help="training pages (default: 96)")
+    p.add_argument(
+        "--pages", type=_positive_int, metavar="N", help=f"training pages (default: {DEMO_TRAIN})"
+    )
     p.add_argument(
         "--page-size",
         type=_page_size,
         metavar="HxW",
-        help="page size in pixels (default: 128x384)",
+        help="page size in pixels (default: {}x{})".format(*DEMO_SHAPE),
     )
     p.set_defaults(func=_cmd_demo)
 
@@ -578,36 +598,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--model",
         choices=available_models(),
-        help="network (default: cae, the reference autoencoder)",
+        help=f"network (default: {_default('model')})",
     )
     p.add_argument(
-        "--epochs", type=_positive_int, metavar="N", help="passes over the data (default: 64)"
+        "--epochs",
+        type=_param_type("epochs"),
+        metavar="N",
+        help=f"passes over the data (default: {_default('epochs')})",
     )
     p.add_argument(
-        "--lr", type=_positive_float, metavar="RATE", help="learning rate (default: 0.001)"
+        "--lr",
+        type=_param_type("lr"),
+        metavar="RATE",
+        help=f"learning rate (default: {_default('lr')})",
     )
     p.add_argument(
-        "--batch-size", type=_positive_int, metavar="N", help="images per step (default: 16)"
+        "--batch-size",
+        type=_param_type("batch_size"),
+        metavar="N",
+        help=f"images per step (default: {_default('batch_size')})",
     )
     p.add_argument(
         "--patch-size",
-        type=_positive_int,
+        type=_param_type("patch_size"),
         metavar="PX",
         help="train on random square crops of PX pixels instead of whole pages",
     )
     p.add_argument(
-        "--patches-per-image", type=_positive_int, metavar="N", help="crops per page and epoch"
+        "--patches-per-image",
+        type=_param_type("patches_per_image"),
+        metavar="N",
+        help=f"crops per page and epoch (default: {_default('patches_per_image')})",
     )
+    augment_modes = _choices("augment", str)
     p.add_argument(
         "--augment",
         nargs="?",
         const=True,
         default=None,
-        choices=["flips"],
-        help="random flips, rotations and brightness ('--augment flips': no brightness)",
+        choices=augment_modes,
+        help=f"random flips, rotations and brightness ({_or(augment_modes)}: no brightness)",
     )
     p.add_argument(
-        "--lr-schedule", choices=["cosine", "onecycle", "plateau"], help="learning-rate schedule"
+        "--lr-schedule", choices=_choices("lr_schedule", str), help="learning-rate schedule"
     )
     p.add_argument(
         "--early-stopping",
@@ -616,13 +649,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop when the validation loss stops improving; keep the best weights",
     )
     p.add_argument(
-        "--max-time", type=_positive_float, metavar="SECONDS", help="stop training after this long"
+        "--max-time",
+        type=_param_type("max_time"),
+        metavar="SECONDS",
+        help="stop training after this long",
     )
     p.add_argument(
         "--validation-fraction",
-        type=_fraction,
+        type=_param_type("validation_fraction"),
         metavar="F",
-        help="share of pages held out for the validation loss (default: 0.1)",
+        help="share of pages held out for the validation loss "
+        f"(default: {_default('validation_fraction')})",
     )
     p.add_argument("--seed", dest="random_state", type=int, metavar="S", help="random seed")
     p.add_argument(

@@ -1,4 +1,4 @@
-"""Image-quality and text-recognition metrics, plus scikit-learn scorers.
+"""Image-quality and text-recognition metrics.
 
 Image metrics take a clean target ``y_true`` and a cleaned image ``y_pred`` in any
 form :class:`~docdenoise.DocumentDenoiser` accepts:
@@ -20,10 +20,8 @@ How images are pooled:
 :func:`psnr`, :func:`ssim`
     computed **per image, then averaged** with equal weight per image.
 
-Scorers for ``GridSearchCV(scoring=...)`` call the estimator's ``transform`` and
-follow scikit-learn's "greater is better" rule: :data:`neg_rmse_scorer`,
-:data:`psnr_scorer`, :data:`ssim_scorer` and (in :mod:`docdenoise.ocr`)
-``neg_ocr_cer_scorer``. :func:`get_scorer` finds them by name.
+Scorers built on these metrics, for ``GridSearchCV(scoring=...)``, live in
+:mod:`docdenoise.scorers`.
 """
 
 from __future__ import annotations
@@ -33,19 +31,15 @@ from typing import Any
 import numpy as np
 from skimage.metrics import structural_similarity
 
+from ._params import ODD_WINDOW
 from ._validation import check_images
 from .exceptions import InvalidImageError, OCRNotAvailableError
 
 __all__ = [
     "cer",
-    "get_scorer",
-    "make_transform_scorer",
-    "neg_rmse_scorer",
     "psnr",
-    "psnr_scorer",
     "rmse",
     "ssim",
-    "ssim_scorer",
     "wer",
 ]
 
@@ -226,8 +220,7 @@ def ssim(y_true, y_pred, *, image_shape=None, win_size=7):
     >>> ssim(page, page)
     1.0
     """
-    if not isinstance(win_size, (int, np.integer)) or win_size < 3 or win_size % 2 == 0:
-        raise ValueError(f"win_size must be an odd integer >= 3, got {win_size!r}.")
+    ODD_WINDOW.check("win_size", win_size)
     true, pred = _check_pair(y_true, y_pred, image_shape)
     return float(np.mean([_ssim_one(t, p, int(win_size)) for t, p in zip(true, pred)]))
 
@@ -346,103 +339,3 @@ def wer(reference, hypothesis):
     """
     pairs = [(r.split(), h.split()) for r, h in _text_pairs(reference, hypothesis)]
     return _error_rate(pairs)
-
-
-# ---------------------------------------------------------------- scorers
-
-
-class _TransformScorer:
-    """Callable ``scorer(estimator, X, y)`` scoring ``estimator.transform(X)``."""
-
-    def __init__(self, score_func, sign, kwargs):
-        self._score_func = score_func
-        self._sign = sign
-        self._kwargs = kwargs
-
-    def __call__(self, estimator, X, y):
-        return self._sign * self._score_func(y, estimator.transform(X), **self._kwargs)
-
-    def __repr__(self):
-        args = "" if self._sign > 0 else ", greater_is_better=False"
-        args += "".join(f", {k}={v!r}" for k, v in self._kwargs.items())
-        return f"make_transform_scorer({self._score_func.__name__}{args})"
-
-
-def make_transform_scorer(score_func, *, greater_is_better=True, **kwargs):
-    """Make a scorer that compares ``estimator.transform(X)`` with ``y``.
-
-    scikit-learn's :func:`~sklearn.metrics.make_scorer` only calls ``predict``,
-    ``predict_proba`` or ``decision_function`` (``response_method="transform"`` is
-    refused up to at least scikit-learn 1.9), but a denoiser's output comes from
-    ``transform``. The returned object works wherever scikit-learn takes a
-    ``scoring`` callable (``GridSearchCV``, ``cross_val_score``, ...).
-
-    Parameters
-    ----------
-    score_func : callable
-        ``score_func(y_true, y_pred, **kwargs)`` returning a float.
-    greater_is_better : bool, default=True
-        If False the scorer returns ``-score_func(...)``, so that greater is still
-        better (as for scikit-learn's ``neg_*`` scorers).
-    **kwargs
-        Extra keyword arguments for ``score_func``, e.g. ``image_shape=(H, W)``
-        for flattened inputs.
-
-    Returns
-    -------
-    scorer : callable
-        ``scorer(estimator, X, y) -> float``.
-
-    Examples
-    --------
-    >>> from docdenoise.metrics import make_transform_scorer, rmse
-    >>> make_transform_scorer(rmse, greater_is_better=False, image_shape=(8, 8))
-    make_transform_scorer(rmse, greater_is_better=False, image_shape=(8, 8))
-    """
-    if not callable(score_func):
-        raise TypeError(f"score_func must be callable, got {type(score_func).__name__}.")
-    return _TransformScorer(score_func, 1.0 if greater_is_better else -1.0, kwargs)
-
-
-#: ``-rmse`` of ``estimator.transform(X)`` against ``y`` (greater is better).
-neg_rmse_scorer = make_transform_scorer(rmse, greater_is_better=False)
-#: :func:`psnr` of ``estimator.transform(X)`` against ``y``.
-psnr_scorer = make_transform_scorer(psnr)
-#: :func:`ssim` of ``estimator.transform(X)`` against ``y``.
-ssim_scorer = make_transform_scorer(ssim)
-
-_SCORERS = {"neg_rmse": neg_rmse_scorer, "psnr": psnr_scorer, "ssim": ssim_scorer}
-_SCORER_NAMES = ("neg_rmse", "neg_ocr_cer", "psnr", "ssim")
-
-
-def get_scorer(name):
-    """Return a scorer for ``GridSearchCV(scoring=...)`` by name.
-
-    Parameters
-    ----------
-    name : {"neg_rmse", "psnr", "ssim", "neg_ocr_cer"} or callable
-        The metric. A callable is returned unchanged. ``"neg_ocr_cer"`` needs the
-        OCR extra and the Tesseract engine when it is called.
-
-    Returns
-    -------
-    scorer : callable
-        ``scorer(estimator, X, y)`` returning a float, greater is better. For
-        flattened ``(n, H * W)`` inputs build your own with
-        ``make_transform_scorer(rmse, greater_is_better=False, image_shape=(H, W))``.
-
-    Examples
-    --------
-    >>> from docdenoise.metrics import get_scorer
-    >>> get_scorer("neg_rmse")
-    make_transform_scorer(rmse, greater_is_better=False)
-    """
-    if callable(name):
-        return name
-    if name == "neg_ocr_cer":
-        from .ocr import neg_ocr_cer_scorer
-
-        return neg_ocr_cer_scorer
-    if name not in _SCORERS:
-        raise ValueError(f"Unknown scorer {name!r}; expected one of {list(_SCORER_NAMES)}.")
-    return _SCORERS[name]

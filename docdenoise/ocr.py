@@ -1,4 +1,4 @@
-"""Read pages with the Tesseract OCR engine, and score denoisers by OCR errors.
+"""Read pages with the Tesseract OCR engine, and measure OCR errors on cleaned pages.
 
 Needs the ``tesseract`` program (``apt-get install tesseract-ocr`` on Debian/Ubuntu,
 ``brew install tesseract`` on macOS) and the Python extra
@@ -11,18 +11,19 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from joblib import Parallel, delayed
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from ._params import AnyOf, Integer, Nothing, Rule, Shape, Text, validate_params
 from ._validation import check_images
 from .exceptions import OCRNotAvailableError
-from .metrics import cer, make_transform_scorer, wer
+from .metrics import cer, wer
 
-__all__ = ["TesseractOCR", "cer", "neg_ocr_cer_scorer", "ocr_cer", "wer"]
+__all__ = ["TesseractOCR", "cer", "ocr_cer", "wer"]
 
 _INSTALL_HINT = (
     "Install the engine with `apt-get install tesseract-ocr` (Debian/Ubuntu) or "
@@ -111,17 +112,17 @@ class TesseractOCR(TransformerMixin, BaseEstimator):
         self.image_shape = image_shape
         self.n_jobs = n_jobs
 
+    #: What each parameter accepts (see ``docdenoise/_params.py``).
+    parameter_rules: ClassVar[dict[str, Rule]] = {
+        "lang": Text(nonempty=True),
+        "psm": Integer(0, 13),
+        "config": Text(),
+        "image_shape": AnyOf(Nothing(), Shape()),
+        "n_jobs": AnyOf(Nothing(), Integer()),
+    }
+
     def _validate_params(self) -> tuple[str, frozenset[str]]:
-        if not isinstance(self.lang, str) or not self.lang.strip():
-            raise ValueError(f"lang must be a non-empty string, got {self.lang!r}.")
-        if (
-            isinstance(self.psm, bool)
-            or not isinstance(self.psm, (int, np.integer))
-            or not 0 <= self.psm <= 13
-        ):
-            raise ValueError(f"psm must be an integer from 0 to 13, got {self.psm!r}.")
-        if not isinstance(self.config, str):
-            raise TypeError(f"config must be a string, got {type(self.config).__name__}.")
+        validate_params(self)
         pt = _pytesseract()
         version, languages = _engine_info(pt.pytesseract.tesseract_cmd)
         missing = [code for code in self.lang.split("+") if code not in languages]
@@ -249,7 +250,7 @@ def ocr_cer(y_true, y_pred, *, ocr=None, image_shape=None):
 
     See Also
     --------
-    neg_ocr_cer_scorer : The scorer built on this function.
+    docdenoise.scorers.neg_ocr_cer_scorer : The scorer built on this function.
 
     Examples
     --------
@@ -272,7 +273,3 @@ def ocr_cer(y_true, y_pred, *, ocr=None, image_shape=None):
             f"and {len(pred)}."
         )
     return cer(_read_cached(ocr, true), ocr.transform(pred))
-
-
-#: Scorer for ``GridSearchCV(scoring=...)``: ``-ocr_cer(y, estimator.transform(X))``.
-neg_ocr_cer_scorer = make_transform_scorer(ocr_cer, greater_is_better=False)

@@ -14,10 +14,12 @@ them to a cluster::
 ``scatter`` sends the pages to the workers once instead of with every fit (dask
 warns about "large graphs" without it).
 
-What this module adds is batch cleaning of files: :func:`denoise_files` reads,
-cleans and writes pages in chunks, each chunk a task on a dask worker (or a step
-of a loop in this process when there is no cluster). The estimator is sent to the
-workers once, not with every task.
+What this module adds is batch cleaning of files, the job behind
+``docdenoise denoise``: :func:`denoise_files` reads, cleans and writes pages in
+chunks, one after another in this process or each chunk a task on a dask worker.
+The estimator is sent to the workers once, not with every task.
+:func:`plan_outputs` names the output files and checks the plan before anything
+is written.
 
 dask is an optional dependency (``pip install docdenoise[dask]``), imported only
 when a cluster is used.
@@ -25,19 +27,21 @@ when a cluster is used.
 
 from __future__ import annotations
 
-import numbers
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 from sklearn.utils.validation import check_is_fitted
+from tqdm.auto import tqdm
 
-from ._batch import BatchReport, expand_inputs, plan_outputs
-from .datasets._io import load_images, save_images
-from .exceptions import DocDenoiseError
+from ._params import Integer
+from .datasets import expand_inputs, load_images, save_images
+from .exceptions import DocDenoiseError, NotFittedError
 
-__all__ = ["denoise_files"]
+__all__ = ["BatchReport", "denoise_files", "plan_outputs"]
 
 PathLike = str | os.PathLike
 
@@ -45,9 +49,109 @@ _DASK_HINT = (
     "dask.distributed is needed to denoise files on a dask cluster; install it with "
     "`pip install docdenoise[dask]` (or `pip install 'dask[distributed]'`)."
 )
-#: Errors that skip one file (as in the serial ``docdenoise denoise``) instead of
-#: stopping the batch.
+#: Errors that skip one file instead of stopping the batch.
 _FILE_ERRORS = (DocDenoiseError, OSError, ValueError)
+#: The ``chunk_size`` rule.
+_CHUNK_SIZE = Integer(1)
+
+
+@dataclass
+class BatchReport:
+    """What :func:`denoise_files` did.
+
+    Parameters
+    ----------
+    written : list of pathlib.Path
+        Output files written, in input order.
+    failed : list of (pathlib.Path, str)
+        Input files that were skipped, with the reason, in input order.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from docdenoise.parallel import BatchReport
+    >>> report = BatchReport(written=[Path("out/a.png")], failed=[(Path("b.png"), "corrupt")])
+    >>> report.ok
+    False
+    """
+
+    written: list[Path] = field(default_factory=list)
+    failed: list[tuple[Path, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every input was cleaned."""
+        return not self.failed
+
+
+def plan_outputs(
+    files: Iterable[PathLike], out_dir: PathLike, *, overwrite: bool = False
+) -> list[Path]:
+    """Name the output of each input file: ``out_dir / (stem + ".png")``.
+
+    Checks the whole plan before anything is written.
+
+    Parameters
+    ----------
+    files : iterable of str or path-like
+        Input image files.
+    out_dir : str or path-like
+        Output folder (need not exist yet).
+    overwrite : bool, default=False
+        Allow replacing existing output files. Inputs are never replaced.
+
+    Returns
+    -------
+    outputs : list of pathlib.Path
+        One output path per input.
+
+    Raises
+    ------
+    ValueError
+        ``out_dir`` is a file, two inputs would share an output name, or an output
+        would replace an input file.
+    FileExistsError
+        An output exists and ``overwrite`` is False.
+
+    Examples
+    --------
+    >>> from docdenoise.parallel import plan_outputs
+    >>> [str(p) for p in plan_outputs(["scans/a.jpg", "b.tif"], "clean")]
+    ['clean/a.png', 'clean/b.png']
+    """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"Output folder {str(out)!r} exists and is not a folder.")
+    paths = [Path(f) for f in files]
+    inputs = {p.resolve(): p for p in paths}
+    outputs: list[Path] = []
+    by_dest: dict[Path, Path] = {}
+    for f in paths:
+        dest = out / (f.stem + ".png")
+        key = dest.resolve()
+        if key in inputs:
+            raise ValueError(
+                f"Writing {str(dest)!r} would overwrite the input file "
+                f"{str(inputs[key])!r}; choose another output folder."
+            )
+        if key in by_dest:
+            raise ValueError(
+                f"{str(by_dest[key])!r} and {str(f)!r} would both be written to "
+                f"{str(dest)!r}; rename one of them or clean them separately."
+            )
+        by_dest[key] = f
+        outputs.append(dest)
+    if not overwrite:
+        existing = [d for d in outputs if d.exists()]
+        if existing:
+            what = f"{str(existing[0])!r} already exists"
+            if len(existing) > 1:
+                what = f"{str(existing[0])!r} and {len(existing) - 1} more outputs already exist"
+            raise FileExistsError(
+                f"{what}; pass overwrite=True (--overwrite) to replace existing outputs, or "
+                "choose another output folder."
+            )
+    return outputs
 
 
 def _distributed() -> Any:
@@ -88,6 +192,8 @@ def _denoise_chunk(
             failed.append((src, str(exc)))
         else:
             loaded.append((src, dest, image))
+    if not loaded:
+        return [], failed
     try:
         cleaned = denoiser.transform([image for _, _, image in loaded])
     except _FILE_ERRORS:  # find the culprit(s): clean the pages one by one
@@ -117,67 +223,85 @@ def denoise_files(
     inputs: PathLike | Iterable[PathLike],
     out_dir: PathLike,
     *,
+    overwrite: bool = False,
     client: Any = None,
     chunk_size: int = 8,
-    overwrite: bool = False,
+    progress: bool = False,
     on_error: Callable[[Path, str], None] | None = None,
 ) -> BatchReport:
-    """Clean image files with a fitted denoiser, in parallel on a dask cluster.
+    """Clean image files with a fitted denoiser and write them as PNG files.
 
-    The same job as ``docdenoise denoise`` (same inputs, output names, checks and
-    report), spread over the workers of a dask cluster: pages are read, cleaned
-    and written in chunks of ``chunk_size``, each chunk a task, and the denoiser is
-    sent to every worker once. Without a cluster, the chunks are cleaned one after
-    another in this process (the network then uses the machine's cores itself).
+    This is the job of ``docdenoise denoise``. Inputs are expanded (files, folders,
+    glob patterns) and every output is named and checked before any work starts;
+    then pages are read, cleaned and written in chunks of ``chunk_size``: one
+    chunk after another in this process, or each chunk a task on a dask cluster
+    (the denoiser is sent to every worker once). Each output keeps its input's
+    name (with a ``.png`` suffix) and size and is written atomically. A file that
+    cannot be read, cleaned or written is skipped and reported; the others are
+    still cleaned.
 
     Parameters
     ----------
     denoiser : fitted transformer
         Anything with ``transform(list of images) -> list of images``: a fitted
         :class:`~docdenoise.DocumentDenoiser`, one wrapped in
-        :class:`sklearn.frozen.FrozenEstimator`, or a pipeline of image
-        transformers. For a cluster whose workers run several threads in one
-        process (``Client(processes=False)``), set ``n_threads=1`` on the denoiser
-        so that tasks do not compete for the cores.
+        :class:`sklearn.frozen.FrozenEstimator`, a pipeline of image transformers
+        or a stateless one such as :class:`~docdenoise.ClassicalDenoiser`. For a
+        cluster whose workers run several threads in one process
+        (``Client(processes=False)``), set ``n_threads=1`` on the denoiser so that
+        tasks do not compete for the cores.
     inputs : str, path-like or iterable of them
-        Files, folders and glob patterns (``"scans/*.jpg"``). On a cluster every
-        worker must be able to read them (a shared or network file system).
+        Files, folders and glob patterns (``"scans/*.jpg"``; see
+        :func:`~docdenoise.datasets.expand_inputs`). On a cluster every worker
+        must be able to read them (a shared or network file system).
     out_dir : str or path-like
         Output folder, created if missing; each page keeps its file name with a
-        ``.png`` suffix (``scan_01.jpg`` -> ``scan_01.png``). Workers must be able
-        to write there.
-    client : dask.distributed.Client, default=None
-        The cluster. ``None`` uses the running default client if there is one (as
-        dask itself does), otherwise this process.
-    chunk_size : int, default=8
-        Pages per task. Larger chunks batch more pages per forward pass and send
-        fewer tasks; smaller ones spread the work more evenly.
+        ``.png`` suffix (``scan_01.jpg`` -> ``scan_01.png``). On a cluster the
+        workers must be able to write there.
     overwrite : bool, default=False
         Replace existing output files. Input files are never replaced.
+    client : dask.distributed.Client, default=None
+        A dask cluster to spread the chunks over. ``None`` uses the running
+        default client if there is one (as dask itself does), otherwise this
+        process.
+    chunk_size : int, default=8
+        Pages per chunk: cleaned in one ``transform`` call (pages of equal size
+        share forward passes) and, on a cluster, one task. At most that many pages
+        (and their results) are in memory at a time in each worker; ``1`` keeps
+        one page at a time.
+    progress : bool, default=False
+        Show a progress bar over the pages (tqdm, on stderr), advanced as chunks
+        finish.
     on_error : callable, default=None
-        Called here (not on the worker) as ``on_error(path, message)`` for each
-        file that was skipped.
+        Called here (never on a worker) as ``on_error(path, message)`` for each
+        file that was skipped, as soon as its chunk is done.
 
     Returns
     -------
     report : BatchReport
         ``written``: the output files, in input order; ``failed``: the input files
-        that could not be read, cleaned or written, with the reason.
+        that could not be read, cleaned or written, with the reason, in input
+        order.
 
     Raises
     ------
     ImageFileError
-        No inputs, or an input that does not exist.
-    FileExistsError
-        An output exists and ``overwrite`` is False; raised before any work.
-    ValueError
-        Two inputs map to the same output, an output would replace an input, or
-        ``chunk_size`` is not a positive integer.
-    sklearn.exceptions.NotFittedError
-        The denoiser is not fitted.
+        The inputs are not image files (see
+        :func:`~docdenoise.datasets.expand_inputs`).
+    FileExistsError, ValueError
+        The output plan is refused (see :func:`plan_outputs`), or ``chunk_size``
+        is not a positive integer (ValueError).
+    TypeError
+        ``denoiser`` has no ``transform`` method.
+    NotFittedError
+        The denoiser is not fitted (:class:`docdenoise.NotFittedError`, a subclass
+        of scikit-learn's).
+
+    All of these are raised before anything is written.
 
     See Also
     --------
+    plan_outputs : The output names and their checks.
     docdenoise.datasets.load_images, docdenoise.datasets.save_images
 
     Examples
@@ -189,9 +313,10 @@ def denoise_files(
     >>> noisy, clean = make_dirty_documents(3, shape=(16, 24), random_state=0)
     >>> den = DocumentDenoiser(epochs=1, random_state=0).fit(noisy, clean)
     >>> scans = save_images(noisy, tempfile.mkdtemp(), names=["a", "b", "c"])
-    >>> report = denoise_files(den, scans, tempfile.mkdtemp())
-    >>> [p.name for p in report.written], report.ok
-    (['a.png', 'b.png', 'c.png'], True)
+    >>> _ = (scans[0].parent / "broken.png").write_bytes(b"not a png")
+    >>> report = denoise_files(den, scans[0].parent, tempfile.mkdtemp())
+    >>> [p.name for p in report.written], [p.name for p, _ in report.failed]
+    (['a.png', 'b.png', 'c.png'], ['broken.png'])
 
     On a dask cluster:
 
@@ -199,48 +324,60 @@ def denoise_files(
     >>> with Client("scheduler-address:8786") as client:  # doctest: +SKIP
     ...     denoise_files(den, ["scans/"], "cleaned/", client=client)
     """
-    if (
-        isinstance(chunk_size, bool)
-        or not isinstance(chunk_size, numbers.Integral)
-        or chunk_size < 1
-    ):
-        raise ValueError(f"chunk_size must be an integer >= 1, got {chunk_size!r}.")
+    _CHUNK_SIZE.check("chunk_size", chunk_size)
     if not hasattr(denoiser, "transform"):
         raise TypeError(
             f"denoiser must be a fitted transformer with a transform method, got "
             f"{type(denoiser).__name__}."
         )
-    check_is_fitted(denoiser)
-    if isinstance(inputs, (str, os.PathLike)):
-        inputs = [inputs]
+    try:
+        check_is_fitted(denoiser)
+    except SklearnNotFittedError as exc:
+        raise NotFittedError(str(exc)) from None
     files = expand_inputs(inputs)
     outputs = plan_outputs(files, out_dir, overwrite=overwrite)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     plan = list(zip(files, outputs))
     chunks = [plan[i : i + chunk_size] for i in range(0, len(plan), chunk_size)]
-
-    if client is None:
-        client = _default_client()
-    if client is None:
-        results = [_denoise_chunk(chunk, denoiser, overwrite) for chunk in chunks]
-    else:
-        _distributed()  # a clear message if a client was passed but the package is gone
-        [remote] = client.scatter([denoiser], broadcast=True, hash=False)
-        futures = client.map(
-            _denoise_chunk, chunks, denoiser=remote, overwrite=overwrite, pure=False
-        )
-        try:
-            results = client.gather(futures)
-        finally:
-            client.cancel([*futures, remote])
-
     order = {src: i for i, src in enumerate(files)}
+
+    results: list[tuple[list[Path], list[tuple[Path, str]]]] = [([], [])] * len(chunks)
+    bar = tqdm(total=len(files), desc="denoising", unit="page", disable=not progress)
+    try:
+        for i, (written, failed) in _run_chunks(chunks, denoiser, overwrite, client):
+            failed = sorted(failed, key=lambda item: order[item[0]])
+            results[i] = written, failed
+            if on_error is not None:
+                for path, message in failed:
+                    on_error(path, message)
+            bar.set_postfix_str(chunks[i][-1][0].name, refresh=False)
+            bar.update(len(chunks[i]))
+    finally:
+        bar.close()
     report = BatchReport()
     for written, failed in results:
         report.written += written
         report.failed += failed
     report.failed.sort(key=lambda item: order[item[0]])
-    if on_error is not None:
-        for path, message in report.failed:
-            on_error(path, message)
     return report
+
+
+def _run_chunks(
+    chunks: list[list[tuple[Path, Path]]], denoiser: Any, overwrite: bool, client: Any
+) -> Iterator[tuple[int, tuple[list[Path], list[tuple[Path, str]]]]]:
+    """Yield ``(chunk index, chunk result)`` as chunks finish, here or on a cluster."""
+    if client is None:
+        client = _default_client()
+    if client is None:
+        for i, chunk in enumerate(chunks):
+            yield i, _denoise_chunk(chunk, denoiser, overwrite)
+        return
+    distributed = _distributed()  # a clear message if a client was passed but dask is gone
+    [remote] = client.scatter([denoiser], broadcast=True, hash=False)
+    futures = client.map(_denoise_chunk, chunks, denoiser=remote, overwrite=overwrite, pure=False)
+    index = {future.key: i for i, future in enumerate(futures)}
+    try:
+        for future, result in distributed.as_completed(futures, with_results=True):
+            yield index[future.key], result
+    finally:
+        client.cancel([*futures, remote])

@@ -8,7 +8,7 @@ train/test split gives one number that may be luck; cross-validation gives one
 number per fold and shows the spread. Because
 :class:`~docdenoise.DocumentDenoiser` is a scikit-learn estimator,
 :func:`~sklearn.model_selection.cross_validate` runs it, with
-:mod:`docdenoise.metrics` scorers, next to any other transformer.
+:mod:`docdenoise.scorers`, next to any other transformer.
 """
 
 # %%
@@ -27,8 +27,8 @@ from sklearn.preprocessing import FunctionTransformer
 from docdenoise import DocumentDenoiser
 from docdenoise.baselines import ClassicalDenoiser
 from docdenoise.datasets import make_dirty_documents
-from docdenoise.metrics import neg_rmse_scorer, psnr_scorer, ssim_scorer
 from docdenoise.plotting import plot_before_after
+from docdenoise.scorers import neg_rmse_scorer, psnr_scorer, ssim_scorer
 
 pages_noisy, pages_clean = make_dirty_documents(8, shape=(80, 288), random_state=0)
 cuts = [0, 80, 176, 288]  # crops 80, 96 and 112 pixels wide

@@ -23,8 +23,9 @@ from sklearn.model_selection import GridSearchCV
 
 from docdenoise import DocumentDenoiser
 from docdenoise.datasets import make_dirty_documents
-from docdenoise.metrics import neg_rmse_scorer, psnr, psnr_scorer, ssim_scorer
+from docdenoise.metrics import psnr
 from docdenoise.plotting import plot_before_after
+from docdenoise.scorers import neg_rmse_scorer, psnr_scorer, ssim_scorer
 
 wide_noisy, wide_clean = make_dirty_documents(15, shape=(64, 128), random_state=0)
 tall_noisy, tall_clean = make_dirty_documents(15, shape=(96, 80), random_state=1)

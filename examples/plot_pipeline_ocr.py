@@ -23,9 +23,10 @@ from sklearn.pipeline import Pipeline
 
 from docdenoise import DocumentDenoiser
 from docdenoise.datasets import make_dirty_documents
-from docdenoise.metrics import cer, make_transform_scorer
+from docdenoise.metrics import cer
 from docdenoise.ocr import TesseractOCR
 from docdenoise.plotting import plot_before_after
+from docdenoise.scorers import make_transform_scorer
 
 noisy, clean, text = make_dirty_documents(6, shape=(160, 400), random_state=7, return_text=True)
 print(f"{len(noisy)} scans of {noisy.shape[1:]}; page 1 says:\n{text[0]}")

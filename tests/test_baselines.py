@@ -14,7 +14,8 @@ from docdenoise.baselines import (
     sauvola_binarize,
 )
 from docdenoise.exceptions import InvalidImageError
-from docdenoise.metrics import neg_rmse_scorer, rmse
+from docdenoise.metrics import rmse
+from docdenoise.scorers import neg_rmse_scorer
 
 
 def _page(h=48, w=64, seed=0):
@@ -74,15 +75,15 @@ def test_median_keeps_white_paper_white():
     [
         (
             lambda: median_background_removal(np.ones((5, 5)), size=20),
-            "size must be odd",
+            "size must be an odd integer >= 3, got 20",
         ),
         (
             lambda: median_background_removal(np.ones((5, 5)), size=1),
-            "size must be an integer >= 3",
+            "size must be an odd integer >= 3, got 1",
         ),
         (
             lambda: sauvola_binarize(np.ones((5, 5)), window_size=2.5),
-            "window_size must be",
+            "window_size must be an odd integer >= 3, got 2.5",
         ),
     ],
 )

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 import docdenoise
-from docdenoise import DocumentDenoiser, _denoiser, cli
+from docdenoise import DocumentDenoiser, cli
 from docdenoise.cli import main
 from docdenoise.datasets import load_images, save_images
 
@@ -53,7 +53,7 @@ def scans(tmp_path) -> Path:
 
 
 def _no_pretrained(monkeypatch) -> None:
-    monkeypatch.setattr(_denoiser, "pretrained_models", lambda: [], raising=False)
+    monkeypatch.setattr(docdenoise, "pretrained_models", lambda: [])
 
 
 # --------------------------------------------------------------------------- basics
@@ -82,9 +82,12 @@ def test_no_command_prints_help_and_fails(capsys):
     [
         (["frobnicate"], "invalid choice: 'frobnicate'"),
         (["train", "data"], "the following arguments are required: -o/--out"),
-        (["train", "d", "-o", "m", "--epochs", "0"], "--epochs: expected a whole number >= 1"),
-        (["train", "d", "-o", "m", "--lr", "fast"], "--lr: expected a number > 0"),
-        (["train", "d", "-o", "m", "--validation-fraction", "1"], r"expected a number in \[0, 1\)"),
+        (["train", "d", "-o", "m", "--epochs", "0"], "--epochs: expected an integer >= 1, got '0'"),
+        (["train", "d", "-o", "m", "--lr", "fast"], "--lr: expected a float > 0, got 'fast'"),
+        (
+            ["train", "d", "-o", "m", "--validation-fraction", "1"],
+            r"expected a float in \[0, 1\), got '1'",
+        ),
         (["train", "d", "-o", "m", "--model", "resnet"], "invalid choice: 'resnet'"),
         (["train", "d", "-o", "m", "--param", "oops"], "expected NAME=VALUE"),
         (["demo", "--page-size", "big"], "expected HEIGHTxWIDTH"),
@@ -112,6 +115,7 @@ def test_info_lists_versions_devices_and_extras(capsys):
         assert key in lines
 
 
+@pytest.mark.slow
 def test_subprocess_python_m_info_and_exit_status():
     info = subprocess.run(
         [sys.executable, "-m", "docdenoise", "info"], capture_output=True, text=True, timeout=120
@@ -324,10 +328,8 @@ def test_denoise_model_problems(scans, tmp_path, capsys, monkeypatch):
 
 def test_denoise_uses_pretrained_model_by_default(scans, model_file, tmp_path, monkeypatch):
     tiny = DocumentDenoiser.load(model_file)
-    monkeypatch.setattr(_denoiser, "pretrained_models", lambda: ["default"], raising=False)
-    monkeypatch.setattr(
-        DocumentDenoiser, "pretrained", classmethod(lambda cls, **kw: tiny), raising=False
-    )
+    monkeypatch.setattr(docdenoise, "pretrained_models", lambda: ["default"])
+    monkeypatch.setattr(DocumentDenoiser, "pretrained", classmethod(lambda cls, **kw: tiny))
     assert main(["denoise", str(scans / "a.png"), "-o", str(tmp_path / "out"), "-q"]) == 0
     assert (tmp_path / "out" / "a.png").is_file()
 
@@ -377,6 +379,7 @@ def test_interrupt_exits_130(monkeypatch, capsys):
 # --------------------------------------------------------------------------- demo
 
 
+@pytest.mark.slow
 def test_demo_tiny(tmp_path, capsys):
     out = tmp_path / "demo"
     argv = ["demo", "--out-dir", str(out), "--epochs", "1", "--pages", "3"]
@@ -434,6 +437,7 @@ def test_evaluate_table_and_csv(pairs_dir, model_file, tmp_path, capsys):
     assert main([*argv, "--csv", str(csv_path), "--overwrite", "-q"]) == 0
 
 
+@pytest.mark.slow
 @pytest.mark.ocr
 def test_evaluate_with_ocr(model_file, tmp_path, capsys):
     from docdenoise.datasets import make_dirty_documents
@@ -473,3 +477,19 @@ def test_warnings_are_one_line(monkeypatch, capsys):
     assert main(["info"]) == 0
     err = capsys.readouterr().err
     assert err == "docdenoise: warning: The model was on 'cuda:0', which is not here.\n"
+
+
+def test_options_take_choices_and_defaults_from_the_estimator(capsys):
+    rules = DocumentDenoiser.parameter_rules
+    defaults = DocumentDenoiser().get_params()
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for name, option in [("epochs", "--epochs N"), ("lr", "--lr RATE")]:
+        assert f"{option} " in text and f"(default: {defaults[name]})" in text
+    schedules = [c for c in rules["lr_schedule"].choices if c is not None]
+    assert "--lr-schedule {" + ",".join(schedules) + "}" in text
+    parser = cli.build_parser()
+    levels = [c for c in rules["tta"].choices if type(c) is int]
+    for level in levels:
+        assert parser.parse_args(["denoise", "x", "-o", "y", "--tta", str(level)]).tta == level

@@ -17,8 +17,8 @@ from sklearn.model_selection import GridSearchCV
 
 from docdenoise import DocumentDenoiser, ImageFileError
 from docdenoise.datasets import load_images, make_dirty_documents, save_images
-from docdenoise.metrics import psnr_scorer
 from docdenoise.parallel import denoise_files
+from docdenoise.scorers import psnr_scorer
 
 distributed = pytest.importorskip("distributed")
 

@@ -13,9 +13,13 @@ twice:
 
 from __future__ import annotations
 
+import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from docdenoise import DocumentDenoiser
+
+# The whole scikit-learn check suite: run by `pytest`, skipped by the fast loop.
+pytestmark = pytest.mark.slow
 
 SMALL = {"epochs": 1, "batch_size": 8, "out_of_range": "clip", "random_state": 0}
 

@@ -22,6 +22,9 @@ from sklearn.exceptions import NotFittedError
 from docdenoise import DocumentDenoiser
 from docdenoise.exceptions import DocDenoiseError, ModelFileError
 
+# Large hypothesis searches: run by `pytest`, skipped by the fast loop.
+pytestmark = pytest.mark.slow
+
 SETTINGS = settings(
     max_examples=60,
     deadline=None,

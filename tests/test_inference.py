@@ -14,7 +14,7 @@ from docdenoise._inference import (
     predict_images,
     resolve_tile_size,
 )
-from docdenoise.models import available_models, get_model_class
+from docdenoise.models import available_models, get_model_class, network_contract
 
 CPU = torch.device("cpu")
 
@@ -42,7 +42,6 @@ def _predict(module, images, tile_size, batch_size=4):
         images,
         device=CPU,
         batch_size=batch_size,
-        size_multiple=module.size_multiple,
         tile_size=tile_size,
     )
 
@@ -92,7 +91,7 @@ def test_tiled_equals_whole_page(name, shape, tile):
     np.testing.assert_allclose(tiled, whole, atol=1e-5, rtol=0)
     # The whole-page path really differs from a naive crop-without-margin tiling.
     naive = np.empty_like(whole)
-    step = resolve_tile_size(tile, module)[0]
+    step = resolve_tile_size(tile, network_contract(module))[0]
     for r in range(0, shape[0], step):
         for c in range(0, shape[1], step):
             naive[r : r + step, c : c + step] = _predict(
@@ -103,15 +102,15 @@ def test_tiled_equals_whole_page(name, shape, tile):
 
 def test_auto_tiling_bounds_the_forward_pass_size():
     module = _network("cae")
-    tile, margin, largest = resolve_tile_size("auto", module)
+    tile, margin, largest = resolve_tile_size("auto", network_contract(module))
     assert largest >= 540  # Kaggle pages (420x540) run whole
     page = _page((largest + 37, tile + 3 * margin + 5), seed=3)
     seen = []
     fast = inference_module(module, CPU)
     fast.register_forward_hook(lambda m, inp, out: seen.append(tuple(inp[0].shape)))
-    auto = predict_images(
-        fast, [page], device=CPU, batch_size=4, size_multiple=4, tile_size="auto", prepared=True
-    )[0]
+    auto = predict_images(fast, [page], device=CPU, batch_size=4, tile_size="auto", prepared=True)[
+        0
+    ]
     whole = _predict(module, [page], tile_size=None)[0]
     np.testing.assert_allclose(auto, whole, atol=1e-5, rtol=0)
     assert len(seen) > 1
@@ -169,7 +168,7 @@ def test_iter_predict_is_lazy_and_matches_predict_images():
             pulled.append(i)
             yield img
 
-    results = iter_predict(module, stream(), device=CPU, batch_size=3, size_multiple=4)
+    results = iter_predict(module, stream(), device=CPU, batch_size=3)
     first = next(results)
     assert len(pulled) == 3  # one window of batch_size images, not the whole stream
     rest = list(results)

@@ -13,14 +13,12 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 
 from docdenoise.exceptions import InvalidImageError
-from docdenoise.metrics import (
+from docdenoise.metrics import psnr, rmse, ssim
+from docdenoise.scorers import (
     get_scorer,
     make_transform_scorer,
     neg_rmse_scorer,
-    psnr,
     psnr_scorer,
-    rmse,
-    ssim,
     ssim_scorer,
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from docdenoise import DocumentDenoiser
 from docdenoise.models import (
@@ -25,7 +26,9 @@ def test_registry_has_the_networks():
     assert get_model_class("unet") is ResidualUNet
 
 
-@pytest.mark.parametrize(("cls", "count"), [(ConvAutoencoder, 9_569), (ResidualUNet, 482_228), (AffineUNet, 482_358)])
+@pytest.mark.parametrize(
+    ("cls", "count"), [(ConvAutoencoder, 9_569), (ResidualUNet, 482_228), (AffineUNet, 482_358)]
+)
 def test_parameter_counts_are_pinned(cls, count):
     assert n_params(cls()) == count
 
@@ -179,3 +182,22 @@ def test_affine_unet_receptive_margin_is_an_upper_bound(offset):
     reach = max(int((rows - i).abs().max()), int((cols - j).abs().max()))
     assert torch.isfinite(x.grad).all()
     assert 0 < reach <= AffineUNet.receptive_margin
+
+
+def test_network_contract_defaults_and_checks():
+    from docdenoise._inference import resolve_tile_size
+    from docdenoise.models import NetworkContract, network_contract
+
+    assert network_contract(ResidualUNet) == NetworkContract(16, 103)
+    bare = network_contract(nn.Identity())
+    assert bare == NetworkContract(size_multiple=1, receptive_margin=None)
+    assert resolve_tile_size("auto", bare) is None  # unknown margin: never tiled
+
+    class Odd(nn.Identity):
+        size_multiple = 0
+
+    with pytest.raises(ValueError, match=r"Odd.size_multiple must be an integer >= 1, got 0"):
+        network_contract(Odd)
+    Odd.size_multiple, Odd.receptive_margin = 2, -1
+    with pytest.raises(ValueError, match=r"receptive_margin must be an integer >= 0 or None"):
+        network_contract(Odd())

@@ -10,8 +10,9 @@ from PIL import Image, ImageDraw, ImageFont
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 
 from docdenoise.exceptions import OCRNotAvailableError
-from docdenoise.metrics import cer, get_scorer, wer
-from docdenoise.ocr import TesseractOCR, neg_ocr_cer_scorer, ocr_cer
+from docdenoise.metrics import cer, wer
+from docdenoise.ocr import TesseractOCR, ocr_cer
+from docdenoise.scorers import get_scorer, neg_ocr_cer_scorer
 
 LINES = ["The quick brown fox jumps", "over the lazy dog 1234.", "Invoice total: 56.78"]
 

@@ -99,6 +99,7 @@ def test_array_forms_are_returned_in_kind(den, shape, n, form):
     assert out.min() >= 0 and out.max() <= 1
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(shape=st.tuples(st.integers(1, 12), st.integers(1, 12)), n=st.integers(1, 3))
 def test_fit_accepts_any_size_and_score_is_a_negative_rmse(shape, n):

@@ -31,11 +31,11 @@ from sklearn.pipeline import Pipeline
 
 from docdenoise import DocumentDenoiser, pretrained_models
 from docdenoise.datasets import make_dirty_documents
-from docdenoise.metrics import (
+from docdenoise.metrics import rmse
+from docdenoise.scorers import (
     get_scorer,
     neg_rmse_scorer,
     psnr_scorer,
-    rmse,
     ssim_scorer,
 )
 
@@ -125,6 +125,7 @@ def test_pipeline_fits_denoiser_then_reads_cleaned_pages(pages):
     assert texts == InkReader().transform(denoiser.transform(noisy[:3]))
 
 
+@pytest.mark.slow
 def test_frozen_fitted_denoiser_is_not_refitted_in_pipeline(pages, fitted):
     noisy, clean = pages
     before = state_of(fitted)
@@ -151,6 +152,7 @@ def test_frozen_fitted_denoiser_is_not_refitted_in_pipeline(pages, fitted):
     assert_same_state(search.best_estimator_.named_steps["denoise"].estimator, before)
 
 
+@pytest.mark.slow
 def test_search_tunes_the_denoiser_inside_an_ocr_pipeline(pages):
     # Doubly nested names reach the optimizer through the pipeline step.
     noisy, clean = pages
@@ -212,6 +214,7 @@ def test_pipeline_with_tesseract_turns_noisy_scans_into_text(pages):
 # ---------------------------------------------------------------- searches
 
 
+@pytest.mark.slow
 def test_grid_search_picks_the_clearly_better_setting(pages):
     noisy, clean = pages
     search = GridSearchCV(
@@ -314,6 +317,7 @@ def test_nested_params_reach_network_and_optimizer_in_parallel_workers(pages):
     assert wd == search.best_params_["optimizer__weight_decay"]
 
 
+@pytest.mark.slow
 def test_search_in_threads_gives_the_serial_results(pages):
     # Threads of one process share torch's global random generator; seeding and
     # weight initialisation are locked, so timing cannot change the results.
@@ -350,9 +354,10 @@ def test_scorers_by_name_and_custom_in_cross_validate(pages):
     assert np.argmax(res["test_neg_rmse"]) == np.argmax(res["test_psnr"])
 
 
+@pytest.mark.slow
 @pytest.mark.ocr
 def test_ocr_cer_scorer_in_cross_validation():
-    from docdenoise.ocr import neg_ocr_cer_scorer
+    from docdenoise.scorers import neg_ocr_cer_scorer
 
     noisy, clean = make_dirty_documents(4, shape=(40, 220), random_state=3)
     scores = cross_val_score(

@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from docdenoise import DocumentDenoiser
+from docdenoise._geometry import dihedral
 from docdenoise._inference import (
     TTA_SHIFTS,
     TTA_TRANSFORMS,
     check_tta,
-    dihedral,
     predict_images,
 )
 from docdenoise.datasets import make_dirty_documents
@@ -81,9 +81,7 @@ def test_tta_is_the_mean_of_the_flipped_predictions(n):
     pages = [np.random.default_rng(i).random((32, 48), dtype=np.float32) for i in range(3)]
 
     def predict(images, tta=1):
-        return predict_images(
-            net, images, device=CPU, batch_size=4, size_multiple=16, tile_size=None, tta=tta
-        )
+        return predict_images(net, images, device=CPU, batch_size=4, tile_size=None, tta=tta)
 
     expected = [np.zeros_like(p) for p in pages]
     for k in TTA_TRANSFORMS[n]:
@@ -104,9 +102,7 @@ def test_shifted_tta_is_the_mean_over_moved_pages(n):
     pages = [np.random.default_rng(i).random((29, 40), dtype=np.float32) for i in range(2)]
 
     def predict(images, tta):
-        return predict_images(
-            net, images, device=CPU, batch_size=4, size_multiple=16, tile_size=None, tta=tta
-        )
+        return predict_images(net, images, device=CPU, batch_size=4, tile_size=None, tta=tta)
 
     expected = [np.zeros_like(p) for p in pages]
     for dy, dx in TTA_SHIFTS[n]:
@@ -142,6 +138,7 @@ def test_tta_keeps_shape_dtype_and_range_on_any_size(den, shape, tta):
     np.testing.assert_allclose(streamed[0], out, atol=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tta", [4, 16])
 def test_tta_with_tiles_matches_tta_on_the_whole_page(den, tta):
     """Tiles and TTA commute: each tile is averaged over the same flips and offsets."""

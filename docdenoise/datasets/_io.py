@@ -21,6 +21,7 @@ JPEG EXIF orientation is applied; a multi-page TIFF gives its first page.
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import warnings
@@ -32,11 +33,20 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .._serialization import create_temp_next_to
+from .._atomic import atomic_write
 from .._validation import check_images, to_float_image
 from ..exceptions import ImageFileError
 
-__all__ = ["IMAGE_EXTENSIONS", "MAX_IMAGE_PIXELS", "load_images", "save_images"]
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "MAX_IMAGE_PIXELS",
+    "expand_inputs",
+    "list_image_files",
+    "load_images",
+    "natural_key",
+    "read_image",
+    "save_images",
+]
 
 #: File name suffixes :func:`load_images` picks up in a directory.
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
@@ -72,7 +82,8 @@ def natural_key(name: str | os.PathLike) -> list[Any]:
     return [int(p) if p.isdigit() else p.lower() for p in parts] + [text]
 
 
-def _list_dir(folder: Path, pattern: str | None) -> list[Path]:
+def list_image_files(folder: Path, pattern: str | None = None) -> list[Path]:
+    """The image files of a folder (not hidden, not recursive), in natural order."""
     if not folder.is_dir():
         raise ImageFileError(f"Image folder {str(folder)!r} does not exist.")
     files = [
@@ -89,11 +100,81 @@ def _list_dir(folder: Path, pattern: str | None) -> list[Path]:
     return sorted(files, key=natural_key)
 
 
+def expand_inputs(inputs: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
+    """Turn files, folders and glob patterns into a list of image files.
+
+    A folder contributes its image files (``.png``, ``.jpg``, ``.jpeg``, ``.tif``,
+    ``.tiff``; not recursive; natural sort). A pattern such as ``"scans/*.jpg"`` or
+    ``"scans/**/*.png"`` contributes the image files it matches (natural sort). A
+    plain file is taken as given, whatever its suffix, so that a file that cannot
+    be read is reported rather than silently ignored. Duplicates are dropped.
+
+    Parameters
+    ----------
+    inputs : str, path-like or iterable of them
+        Files, folders and glob patterns.
+
+    Returns
+    -------
+    files : list of pathlib.Path
+        The image files, in the order given.
+
+    Raises
+    ------
+    ImageFileError
+        No inputs, an input that does not exist, a pattern that matches no image
+        file, or a folder without image files.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> for name in ["10.png", "2.png", "notes.txt"]:
+    ...     _ = (folder / name).write_bytes(b"")
+    >>> from docdenoise.datasets import expand_inputs
+    >>> [p.name for p in expand_inputs([folder])]
+    ['2.png', '10.png']
+    >>> [p.name for p in expand_inputs([str(folder / "1*.png")])]
+    ['10.png']
+    """
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    files: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            files += list_image_files(path)
+        elif path.exists():
+            files.append(path)
+        elif glob.has_magic(str(item)):
+            matches = [
+                Path(m)
+                for m in glob.glob(str(item), recursive=True)
+                if Path(m).is_file() and Path(m).suffix.lower() in IMAGE_EXTENSIONS
+            ]
+            if not matches:
+                raise ImageFileError(f"No image files match the pattern {str(item)!r}.")
+            files += sorted(matches, key=lambda p: (natural_key(p.parent), natural_key(p)))
+        else:
+            raise ImageFileError(f"Input {str(item)!r} does not exist.")
+    if not files:
+        raise ImageFileError("No input files given.")
+    seen: set[Path] = set()
+    unique = []
+    for f in files:
+        key = f.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(f)
+    return unique
+
+
 def _resolve_paths(paths_or_dir: Any, pattern: str | None) -> list[Path]:
     if isinstance(paths_or_dir, (str, os.PathLike)):
         path = Path(paths_or_dir)
         if path.is_dir():
-            return _list_dir(path, pattern)
+            return list_image_files(path, pattern)
         return [path]
     if isinstance(paths_or_dir, Iterable):
         paths = [Path(p) for p in paths_or_dir]
@@ -180,7 +261,8 @@ def _open_checked(path: Path, max_pixels: int | None) -> Image.Image:
     return im
 
 
-def _read_image(path: Path, *, as_float: bool, max_pixels: int | None) -> np.ndarray:
+def read_image(path: Path, *, as_float: bool, max_pixels: int | None) -> np.ndarray:
+    """One image file as a 2-D array (see :func:`load_images`)."""
     im = _open_checked(path, max_pixels)
     try:
         if im.format == "JPEG" or "exif" in im.info:
@@ -257,7 +339,7 @@ def load_images(
     (['2.png', '10.png'], (4, 6), dtype('float32'))
     """
     paths = _resolve_paths(paths_or_dir, pattern)
-    images = [_read_image(p, as_float=as_float, max_pixels=max_pixels) for p in paths]
+    images = [read_image(p, as_float=as_float, max_pixels=max_pixels) for p in paths]
     if return_paths:
         return images, paths
     return images
@@ -298,31 +380,13 @@ def _destinations(n: int, paths_or_dir: Any, names: Any) -> list[Path]:
     return paths
 
 
-def _write_atomic(im: Image.Image, dest: Path, overwrite: bool) -> None:
-    fd, tmp = create_temp_next_to(dest)  # like mkstemp, but with the usual permissions
+def _write_png(im: Image.Image, dest: Path, overwrite: bool) -> None:
     try:
-        with os.fdopen(fd, "wb") as fh:
-            im.save(fh, format="PNG")
-            fh.flush()
-            os.fsync(fh.fileno())
-        if overwrite:
-            os.replace(tmp, dest)
-            return
-        try:
-            os.link(tmp, dest)  # atomic, and fails if dest exists
-        except FileExistsError:
-            raise ImageFileError(
-                f"{str(dest)!r} already exists; pass overwrite=True to replace it."
-            ) from None
-        except OSError:  # file system without hard links
-            if dest.exists():
-                raise ImageFileError(
-                    f"{str(dest)!r} already exists; pass overwrite=True to replace it."
-                ) from None
-            os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        atomic_write(dest, lambda fh: im.save(fh, format="PNG"), overwrite=overwrite)
+    except FileExistsError:
+        raise ImageFileError(
+            f"{str(dest)!r} already exists; pass overwrite=True to replace it."
+        ) from None
 
 
 def save_images(images, paths_or_dir, *, names=None, overwrite=False):
@@ -391,5 +455,5 @@ def save_images(images, paths_or_dir, *, names=None, overwrite=False):
         d.parent.mkdir(parents=True, exist_ok=True)
     for img, dest in zip(batch.images, dests):
         levels = np.round(img * np.float32(255.0)).astype(np.uint8)
-        _write_atomic(Image.fromarray(levels), dest, overwrite)
+        _write_png(Image.fromarray(levels), dest, overwrite)
     return dests

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
 
 from ..exceptions import ImageFileError
-from ._io import MAX_IMAGE_PIXELS, _list_dir, _read_image
+from ._io import MAX_IMAGE_PIXELS, list_image_files, read_image
+from ._pairs import load_groups, read_pairs
 
 __all__ = ["load_dirty_documents"]
 
@@ -28,29 +28,6 @@ Pages that share text must stay on one side of a train/validation split (use
 ``groups`` with ``sklearn.model_selection.GroupKFold``), or validation scores
 measure memorised text. Check the data's own terms before redistributing it.
 """
-
-
-def _load_groups(path: Path, filenames: list[str]) -> np.ndarray:
-    try:
-        spec = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{str(path)!r} is not readable JSON: {exc}") from None
-    if not isinstance(spec, list) or not all(isinstance(g, list) for g in spec):
-        raise ValueError(
-            f"{str(path)!r} must hold a list of groups, each a list of file numbers or "
-            f"names, got {type(spec).__name__}."
-        )
-    group_of: dict[str, int] = {}
-    for index, members in enumerate(spec):
-        for member in members:
-            group_of[Path(str(member)).stem] = index
-    missing = [f for f in filenames if Path(f).stem not in group_of]
-    if missing:
-        raise ValueError(
-            f"{str(path)!r} gives no group for {len(missing)} file(s), e.g. {missing[0]!r}; "
-            "every image in train/ must belong to a group."
-        )
-    return np.array([group_of[Path(f).stem] for f in filenames], dtype=np.intp)
 
 
 def load_dirty_documents(path, *, include_test=True, max_pixels=MAX_IMAGE_PIXELS):
@@ -100,6 +77,7 @@ def load_dirty_documents(path, *, include_test=True, max_pixels=MAX_IMAGE_PIXELS
 
     See Also
     --------
+    load_image_pairs : The same pairs, or ``noisy/`` and ``clean/`` folders.
     load_images : Load the images of any folder.
 
     Examples
@@ -124,44 +102,19 @@ def load_dirty_documents(path, *, include_test=True, max_pixels=MAX_IMAGE_PIXELS
                 f"Expected the folder {str(root / sub)!r} (Kaggle layout: train/, "
                 "train_cleaned/, optional test/), but it does not exist."
             )
-    noisy_files = _list_dir(root / "train", None)
-    clean_names = {p.name for p in _list_dir(root / "train_cleaned", None)}
-    noisy_names = {p.name for p in noisy_files}
-    for p in noisy_files:
-        if p.name not in clean_names:
-            raise ImageFileError(
-                f"Noisy page {str(p)!r} has no clean partner "
-                f"{str(root / 'train_cleaned' / p.name)!r}."
-            )
-    for name in sorted(clean_names - noisy_names):
-        raise ImageFileError(
-            f"Clean page {str(root / 'train_cleaned' / name)!r} has no noisy partner "
-            f"{str(root / 'train' / name)!r}."
-        )
-
-    noisy, clean, filenames = [], [], []
-    for p in noisy_files:
-        x = _read_image(p, as_float=True, max_pixels=max_pixels)
-        y_path = root / "train_cleaned" / p.name
-        y = _read_image(y_path, as_float=True, max_pixels=max_pixels)
-        if x.shape != y.shape:
-            raise ImageFileError(
-                f"Size mismatch: {str(p)!r} is {x.shape[1]}x{x.shape[0]} (WxH) but its "
-                f"clean partner {str(y_path)!r} is {y.shape[1]}x{y.shape[0]}."
-            )
-        noisy.append(x)
-        clean.append(y)
-        filenames.append(p.name)
+    noisy, clean, filenames = read_pairs(
+        root / "train", root / "train_cleaned", max_pixels=max_pixels
+    )
 
     test, test_filenames = [], []
     if include_test and (root / "test").is_dir():
-        for p in _list_dir(root / "test", None):
-            test.append(_read_image(p, as_float=True, max_pixels=max_pixels))
+        for p in list_image_files(root / "test"):
+            test.append(read_image(p, as_float=True, max_pixels=max_pixels))
             test_filenames.append(p.name)
 
     groups = None
     if (root / "groups.json").is_file():
-        groups = _load_groups(root / "groups.json", filenames)
+        groups = load_groups(root / "groups.json", filenames)
     groups_text = (
         f"{len(np.unique(groups))} groups from groups.json" if groups is not None else "None"
     )

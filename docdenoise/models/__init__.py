@@ -8,12 +8,16 @@ estimator's ``module__*`` parameters) and that declares two class attributes:
     Input height and width must be multiples of it (the estimator pads to it).
 ``receptive_margin``
     Pixels on each side that can influence one output pixel (tiling margin).
+
+Both are read by :func:`network_contract` only, which also gives the defaults for
+networks that do not declare them (any size; never tiled).
 """
 
 from __future__ import annotations
 
 from torch import nn
 
+from ._contract import NetworkContract, network_contract
 from .affine import AffineUNet
 from .cae import ConvAutoencoder
 from .unet import ResidualUNet
@@ -21,9 +25,11 @@ from .unet import ResidualUNet
 __all__ = [
     "AffineUNet",
     "ConvAutoencoder",
+    "NetworkContract",
     "ResidualUNet",
     "available_models",
     "get_model_class",
+    "network_contract",
     "register_model",
 ]
 
@@ -43,7 +49,7 @@ def register_model(name: str, cls: type[nn.Module]) -> None:
         Registry key, e.g. ``"unet"``.
     cls : type of torch.nn.Module
         The network class. It should define ``size_multiple`` and
-        ``receptive_margin`` (defaults 1 and 0 are assumed when missing).
+        ``receptive_margin`` (see :func:`network_contract` for the defaults).
 
     Raises
     ------

@@ -1,23 +1,16 @@
-"""Tests for file batch denoising, pair loading and training progress bars."""
+"""Files in, files out: input expansion, output plans, denoise_files, pair loading."""
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.preprocessing import FunctionTransformer
 
-from docdenoise import DocumentDenoiser
-from docdenoise._batch import (
-    denoise_files,
-    expand_inputs,
-    load_image_pairs,
-    plan_outputs,
-)
-from docdenoise._progress import TrainingProgress, training_hooks
-from docdenoise.datasets import load_images, save_images
+from docdenoise import ClassicalDenoiser, DocumentDenoiser, NotFittedError
+from docdenoise.datasets import expand_inputs, load_image_pairs, load_images, save_images
 from docdenoise.exceptions import ImageFileError
+from docdenoise.parallel import denoise_files, plan_outputs
 
 RNG = np.random.default_rng(0)
 
@@ -44,6 +37,8 @@ def test_expand_inputs_folders_files_globs_dedup(tmp_path):
     assert [p.name for p in deep] == ["1.png", "2.png", "10.png", "deep.png"]
     # An explicit file is kept whatever its suffix (it is reported later if unreadable).
     assert expand_inputs([tmp_path / "a" / "notes.txt"])[0].name == "notes.txt"
+    # One path alone is one input, as in load_images.
+    assert [p.name for p in expand_inputs(tmp_path / "a")] == ["1.png", "2.png", "10.png"]
 
 
 @pytest.mark.parametrize(
@@ -105,7 +100,7 @@ def test_denoise_files_failed_transform_is_skipped(tmp_path):
     save_images([_page(), _page(3, 3)], tmp_path, names=["ok", "small"])
 
     def fussy(pages):
-        if pages[0].shape == (3, 3):
+        if any(p.shape == (3, 3) for p in pages):
             raise ValueError("too small")
         return pages
 
@@ -129,6 +124,90 @@ def test_denoise_files_progress_bar(tmp_path, capsys):
     assert "denoising" in capsys.readouterr().err
     denoise_files(_invert(), [tmp_path / "a.png"], tmp_path / "o2")
     assert capsys.readouterr().err == ""
+
+
+class Counting(TransformerMixin, BaseEstimator):
+    """A stateless transformer that records how many pages each transform call got."""
+
+    def __init__(self):
+        self.calls = []
+
+    def fit(self, X=None, y=None):
+        return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        return tags
+
+    def transform(self, pages):
+        self.calls.append(len(pages))
+        if any(p.shape == (3, 3) for p in pages):
+            raise ValueError("too small")
+        return [1 - p for p in pages]
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2, 8])
+def test_denoise_files_chunks_keep_input_order_and_isolate_failures(tmp_path, chunk_size):
+    names = ["p1", "p2", "tiny", "p4", "p5"]
+    pages = [_page(), _page(4, 7), _page(3, 3), _page(), _page(5, 5)]
+    save_images(pages, tmp_path / "in", names=names)
+    (tmp_path / "in" / "p0.png").write_bytes(b"garbage")
+    seen = []
+    counting = Counting()
+    report = denoise_files(
+        counting,
+        tmp_path / "in",
+        tmp_path / "out",
+        chunk_size=chunk_size,
+        on_error=lambda path, message: seen.append(path.name),
+    )
+    assert [p.name for p in report.written] == ["p1.png", "p2.png", "p4.png", "p5.png"]
+    assert [p.name for p, _ in report.failed] == ["p0.png", "tiny.png"]
+    assert seen == ["p0.png", "tiny.png"]
+    assert max(counting.calls) <= chunk_size
+    for name, page in zip(names, pages):
+        if name != "tiny":
+            (out,) = load_images(tmp_path / "out" / f"{name}.png")
+            np.testing.assert_allclose(out, 1 - page, atol=1 / 255 + 1e-6)
+
+
+def test_denoise_files_reports_each_failure_as_soon_as_its_chunk_is_done(tmp_path):
+    save_images([_page()] * 3, tmp_path / "in", names=["a", "b", "c"])
+    (tmp_path / "in" / "b.png").write_bytes(b"garbage")
+    events = []
+
+    class Logging(Counting):
+        def transform(self, pages):
+            events.append("transform")
+            return super().transform(pages)
+
+    denoise_files(
+        Logging(),
+        tmp_path / "in",
+        tmp_path / "out",
+        chunk_size=1,
+        on_error=lambda path, message: events.append(path.name),
+    )
+    assert events == ["transform", "b.png", "transform"]
+
+
+def test_denoise_files_refuses_an_unfitted_denoiser_before_any_work(tmp_path):
+    save_images([_page()], tmp_path / "in", names=["a"])
+    with pytest.raises(NotFittedError):
+        denoise_files(DocumentDenoiser(), tmp_path / "in", tmp_path / "out")
+    with pytest.raises(TypeError, match="fitted transformer with a transform method"):
+        denoise_files(object(), tmp_path / "in", tmp_path / "out")
+    with pytest.raises(ValueError, match="chunk_size must be an integer >= 1, got 0"):
+        denoise_files(_invert(), tmp_path / "in", tmp_path / "out", chunk_size=0)
+    assert not (tmp_path / "out").exists()
+
+
+def test_denoise_files_with_a_stateless_baseline(tmp_path):
+    save_images([np.full((12, 12), 0.6)], tmp_path / "in", names=["grey"])
+    report = denoise_files(ClassicalDenoiser(), tmp_path / "in", tmp_path / "out")
+    (out,) = load_images(report.written)
+    assert float(out.min()) == 1.0  # uniform grey paper turns white
 
 
 # --------------------------------------------------------------------------- pairs
@@ -172,38 +251,3 @@ def test_load_image_pairs_missing_layout(tmp_path):
         load_image_pairs(tmp_path / "nope")
     with pytest.raises(ImageFileError, match="neither train/"):
         load_image_pairs(tmp_path)
-
-
-# --------------------------------------------------------------------------- progress
-
-
-def test_training_progress_bars():
-    stream = io.StringIO()
-    progress = TrainingProgress(2, file=stream)
-    for epoch in (1, 2):
-        for step in (1, 2, 3):
-            progress.on_batch_end(step, 3)
-        assert progress.batch_bar.n == 3
-        progress.on_epoch_end({"epoch": epoch, "train_loss": 0.5 / epoch, "valid_loss": 0.25})
-    progress.close()
-    text = stream.getvalue()
-    assert "2/2" in text
-    assert "train_loss=0.25000" in text
-    assert "valid_loss=0.25000" in text
-
-
-def test_training_hooks_by_verbosity():
-    with training_hooks(0, epochs=1, report=print) as hooks:
-        assert hooks == {}
-    with training_hooks(1, epochs=1, report=print) as hooks:
-        assert hooks == {"on_epoch_end": print}
-    with training_hooks(2, epochs=1, report=print) as hooks:
-        assert set(hooks) == {"on_epoch_end", "on_batch_end"}
-
-
-def test_fit_verbose_2_shows_bars(capsys):
-    pages = RNG.random((4, 8, 8), dtype=np.float32)
-    DocumentDenoiser(epochs=2, batch_size=2, verbose=2, random_state=0).fit(pages, pages)
-    err = capsys.readouterr().err
-    assert "training" in err
-    assert "2/2" in err

@@ -1,0 +1,95 @@
+"""Atomic file writes: the one writer behind model files and saved images.
+
+A file is written to a hidden temporary file in its destination folder (same file
+system), flushed to disk and then moved into place in one step, so a crash, a full
+disk or Ctrl-C leaves either the previous file or the complete new one, never a
+half-written file, and no temporary file behind. The new file gets the usual
+permissions (``0666`` minus the umask), not the private ``0600`` of
+:func:`tempfile.mkstemp`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+__all__ = ["atomic_write", "atomic_write_bytes"]
+
+
+def _create_temp_next_to(path: Path) -> tuple[int, str]:
+    """Create a new hidden temporary file in ``path``'s folder; return ``(fd, name)``."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = str(path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"Could not create a temporary file next to {str(path)!r}.")
+
+
+def _move_into_place(tmp: str, path: Path, overwrite: bool) -> None:
+    if overwrite:
+        os.replace(tmp, path)
+        return
+    try:
+        os.link(tmp, path)  # atomic, and fails if path exists
+    except FileExistsError:
+        raise FileExistsError(f"{str(path)!r} already exists.") from None
+    except OSError:  # a file system without hard links
+        if path.exists():
+            raise FileExistsError(f"{str(path)!r} already exists.") from None
+        os.replace(tmp, path)
+
+
+def atomic_write(
+    path: str | os.PathLike, write: Callable[[BinaryIO], object], *, overwrite: bool = True
+) -> None:
+    """Write a file atomically: ``write(fh)`` fills a temporary file that then replaces ``path``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Destination file. Its folder must exist.
+    write : callable
+        Called once with a binary file object open for writing.
+    overwrite : bool, default=True
+        Replace an existing ``path``. If False, an existing ``path`` raises
+        :class:`FileExistsError` (checked atomically at the final step) and is
+        left untouched.
+
+    Raises
+    ------
+    FileNotFoundError
+        The folder of ``path`` does not exist.
+    IsADirectoryError
+        ``path`` is a folder.
+    FileExistsError
+        ``path`` exists and ``overwrite`` is False.
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(
+            f"Cannot save to {str(path)!r}: folder {str(path.parent)!r} does not exist."
+        )
+    if path.is_dir():
+        raise IsADirectoryError(f"Cannot save to {str(path)!r}: it is a folder.")
+    fd, tmp = _create_temp_next_to(path)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        _move_into_place(tmp, path, overwrite)
+    finally:  # after a hard link, or after any failure or interruption
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, overwrite: bool = True) -> None:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_write`)."""
+    atomic_write(path, lambda fh: fh.write(data), overwrite=overwrite)

@@ -1,0 +1,40 @@
+"""The one atomic writer behind model files and saved images."""
+
+from __future__ import annotations
+
+import pytest
+
+from docdenoise._atomic import atomic_write, atomic_write_bytes
+
+
+def test_writes_replaces_and_refuses_to_overwrite(tmp_path):
+    path = tmp_path / "f.bin"
+    atomic_write_bytes(path, b"one")
+    atomic_write_bytes(path, b"two")
+    assert path.read_bytes() == b"two"
+    with pytest.raises(FileExistsError, match="already exists"):
+        atomic_write_bytes(path, b"three", overwrite=False)
+    assert path.read_bytes() == b"two"
+    atomic_write_bytes(tmp_path / "new.bin", b"x", overwrite=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.bin", "new.bin"]  # no temp files
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temp_file(tmp_path):
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"old")
+
+    def half(fh):
+        fh.write(b"ne")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(path, half)
+    assert path.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]
+
+
+def test_bad_destinations(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        atomic_write_bytes(tmp_path / "missing" / "f.bin", b"")
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        atomic_write_bytes(tmp_path, b"")
