@@ -27,6 +27,7 @@ from ._geometry import round_up
 from ._inference import check_tta, iter_predict, predict_images
 from ._params import (
     AUGMENT,
+    IMAGE_SHAPE,
     LR_SCHEDULES,
     N_THREADS,
     TILE_SIZE,
@@ -40,7 +41,6 @@ from ._params import (
     Options,
     Real,
     Rule,
-    Shape,
     validate_params,
 )
 from ._threads import (
@@ -156,9 +156,13 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         fits that run in parallel (e.g. in ``GridSearchCV``). To resume after a crash:
         ``DocumentDenoiser.load(path).set_params(warm_start=True).fit(X, y)``
         (the optimizer state, e.g. Adam's moments, starts anew).
-    image_shape : tuple of (int, int), default=None
-        Shape of one image for the flattened 2-D input form ``(n_images, H * W)``.
-        ``None`` reads each row as an image one pixel tall.
+    image_shape : tuple of (int, int), "rows" or None, default=None
+        How to read a 2-D array: the flattened form ``(n_images, H * W)`` with
+        ``(H, W)`` the shape of one image, or ``"rows"`` for images one pixel tall.
+        ``None`` refuses a 2-D array with a message: it is how one page is usually
+        held, so pass one page in a list, ``[page]``. (scikit-learn reads a 2-D
+        ``X`` as ``(n_samples, n_features)``; cleaning a page as ``H`` separate
+        rows would silently ruin it, so that reading is only used when asked for.)
     out_of_range : {"raise", "clip"}, default="raise"
         What to do with pixel values outside the valid range (float outside
         ``[0, 1]``, integers outside ``0..255``): raise an error or clip.
@@ -249,7 +253,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         "max_time": AnyOf(Nothing(), Real(gt=0, unit="seconds")),
         "warm_start": Bool(),
         "checkpoint": AnyOf(Nothing(), FilePath()),
-        "image_shape": AnyOf(Nothing(), Shape()),
+        "image_shape": IMAGE_SHAPE,
         "out_of_range": Options("raise", "clip"),
         "tile_size": TILE_SIZE,
         "tta": TTA,
@@ -283,7 +287,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         max_time: float | None = None,
         warm_start: bool = False,
         checkpoint: str | os.PathLike | None = None,
-        image_shape: tuple[int, int] | None = None,
+        image_shape: tuple[int, int] | str | None = None,
         out_of_range: str = "raise",
         device: str = "auto",
         tile_size: int | str | None = "auto",
@@ -846,8 +850,9 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
             params["model"] = model
         params["device"] = device
         try:
-            if params.get("image_shape") is not None:
+            if isinstance(params.get("image_shape"), list):  # JSON has no tuples
                 params["image_shape"] = tuple(params["image_shape"])
+            IMAGE_SHAPE.check("image_shape", params.get("image_shape"))
             est = cls(**params)
             # shapes are checked before the network is allocated (hostile files)
             module = _serialization.build_module(model_cls, est._nested("module__"), tensors)

@@ -13,8 +13,8 @@ Every rule says what it expects in words, and a refused value raises a
 ``"<name> must be <rule>, got <value>."``.
 
 Rules shared by several modules (the test-time augmentation levels, the tile
-size, the thread count, the learning-rate schedules, the augmentation modes and
-the odd window sizes) are defined here.
+size, the thread count, the learning-rate schedules, the augmentation modes, the
+odd window sizes and the image shape of the flattened form) are defined here.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import numpy as np
 
 __all__ = [
     "AUGMENT",
+    "IMAGE_SHAPE",
     "LR_SCHEDULES",
     "N_THREADS",
     "ODD_WINDOW",
@@ -364,3 +365,7 @@ LR_SCHEDULES = ("cosine", "onecycle", "plateau")
 AUGMENT = AnyOf(Bool(), Options("flips"))
 #: Side of a square window centred on a pixel (median filters, SSIM).
 ODD_WINDOW = Integer(3, odd=True)
+#: ``image_shape`` of the estimators: how to read a 2-D array ``(n, n_features)``.
+#: None refuses it (one page is usually held as a 2-D array), ``"rows"`` makes each
+#: row an image one pixel tall, ``(H, W)`` unflattens each row.
+IMAGE_SHAPE = AnyOf(Nothing(), Options("rows"), Shape())

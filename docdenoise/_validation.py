@@ -7,8 +7,12 @@ Accepted forms (see :class:`~docdenoise.DocumentDenoiser`):
 3-D array ``(n_images, H, W)``
     Images of one size. Output: a 3-D array.
 2-D array ``(n_images, H * W)``
-    Flattened images (the scikit-learn form). ``image_shape=(H, W)`` says how to
-    unflatten a row; without it, each row is an image one pixel tall.
+    Flattened images (the scikit-learn form), only when asked for:
+    ``image_shape=(H, W)`` says how to unflatten a row, ``image_shape="rows"``
+    makes each row an image one pixel tall. Without ``image_shape`` a 2-D array
+    (or a nested list of numbers) is refused: it is how one page is usually held,
+    and reading it as ``H`` images one pixel tall would clean it wrongly without a
+    word. The message says to pass ``[page]``.
 
 Pixel values:
 
@@ -33,10 +37,13 @@ what was expected and what was got):
 * ``None``, strings, dicts, an empty list, zero images, images with no pixels;
 * 0-D and 1-D arrays, and arrays with 4 or more dimensions (the message suggests
   dropping a channel axis of length 1);
+* a 2-D array without ``image_shape`` (see above);
 * colour: a list item of shape ``(H, W, 3)`` or ``(H, W, 4)``, and a 3-D array
   whose last axis has length 3 or 4 while the other two are both longer than 4
   (it is almost surely one colour image, not a stack of more than four images 3 or 4
-  pixels wide; pass such narrow images as a list). There is
+  pixels wide; pass such narrow images as a list). Likewise a 3-D array
+  ``(H, W, 1)`` with ``H`` and ``W`` above 4 is one page with a channel axis, not
+  ``H`` images one pixel wide. There is
   no silent colour conversion for arrays; :func:`~docdenoise.datasets.load_images`
   converts colour *files* by a documented rule;
 * ragged nested lists, complex numbers and other non-numeric dtypes (datetimes,
@@ -45,6 +52,9 @@ what was expected and what was got):
 
 Float values are checked in their own dtype before the cast to float32, so a
 float64 ``1e300`` is reported as out of range, not as the infinity it would become.
+Values out of range are reported with the smallest and largest value, each with
+as many digits as its dtype needs (``1.0000000000000002``, not ``1``), and how
+many values are outside.
 
 Sparse matrices and object arrays holding non-numbers raise ``TypeError``
 (scikit-learn's convention). ``tests/test_bad_input.py`` and ``tests/test_fuzz.py``
@@ -85,6 +95,19 @@ class ImageBatch:
         return len(self.images)
 
 
+def _out_of_range(arr: np.ndarray, lo: float, hi: float) -> str:
+    """``values in [min, max] (k of n values outside [lo, hi])``.
+
+    ``str`` of a numpy scalar has as many digits as its dtype needs to tell it from
+    its neighbours, so one ulp above 1 shows as ``1.0000000000000002``, never ``1``.
+    """
+    n_bad = int(np.count_nonzero((arr < lo) | (arr > hi)))
+    return (
+        f"values in [{arr.min()!s}, {arr.max()!s}] ({n_bad} of {arr.size} "
+        f"values outside [{lo:g}, {hi:g}])"
+    )
+
+
 def _describe(obj: Any) -> str:
     if isinstance(obj, np.ndarray):
         return f"array of shape {obj.shape} and dtype {obj.dtype}"
@@ -121,9 +144,9 @@ def to_float_image(
         if arr.size and (arr.min() < 0 or arr.max() > 255):
             if out_of_range != "clip":
                 raise InvalidImageError(
-                    f"{name} has integer dtype {dtype} with values in "
-                    f"[{arr.min()}, {arr.max()}]; integer images other than uint8/uint16 "
-                    "must hold 8-bit grey levels 0..255 (or pass out_of_range='clip')."
+                    f"{name} has integer dtype {dtype} with {_out_of_range(arr, 0, 255)}; "
+                    "integer images other than uint8/uint16 must hold 8-bit grey levels "
+                    "0..255 (or pass out_of_range='clip')."
                 )
             arr = np.clip(arr, 0, 255)
         return arr.astype(np.float32) / np.float32(255.0)
@@ -137,9 +160,8 @@ def to_float_image(
         if arr.size and (arr.min() < 0.0 or arr.max() > 1.0):
             if out_of_range != "clip":
                 raise InvalidImageError(
-                    f"{name} has float values in [{arr.min():.4g}, {arr.max():.4g}]; "
-                    "float images must lie in [0, 1] (divide 8-bit data by 255, or pass "
-                    "out_of_range='clip')."
+                    f"{name} has float {_out_of_range(arr, 0.0, 1.0)}; float images must "
+                    "lie in [0, 1] (divide 8-bit data by 255, or pass out_of_range='clip')."
                 )
             arr = np.clip(arr, 0.0, 1.0)
         return arr.astype(np.float32, copy=False)
@@ -199,7 +221,7 @@ def _check_2d(img: np.ndarray, name: str) -> None:
 def check_images(
     X: Any,
     *,
-    image_shape: tuple[int, int] | None = None,
+    image_shape: tuple[int, int] | str | None = None,
     name: str = "X",
     out_of_range: str = "raise",
 ) -> ImageBatch:
@@ -209,8 +231,9 @@ def check_images(
     ----------
     X : list of 2-D array-like, ndarray of shape (n, H, W) or (n, H * W)
         The images.
-    image_shape : tuple of (int, int), default=None
-        Shape of one image when ``X`` is 2-D; ``None`` means ``(1, n_features)``.
+    image_shape : tuple of (int, int), "rows" or None, default=None
+        Shape of one image when ``X`` is 2-D; ``"rows"`` means ``(1, n_features)``;
+        ``None`` refuses a 2-D ``X`` (it is probably one page).
     name : str, default="X"
         Name used in error messages.
     out_of_range : {"raise", "clip"}, default="raise"
@@ -264,18 +287,30 @@ def check_images(
     if arr.ndim == 3:
         if arr.shape[1] < 1 or arr.shape[2] < 1:
             raise InvalidImageError(f"{name} holds empty images: shape {arr.shape}.")
-        if arr.shape[2] in (3, 4) and arr.shape[0] > 4 and arr.shape[1] > 4:
+        if arr.shape[2] in (1, 3, 4) and arr.shape[0] > 4 and arr.shape[1] > 4:
+            what, fix = "one colour image", _COLOUR_HINT
+            if arr.shape[2] == 1:
+                what = "one grayscale page with a channel axis"
+                fix = "Drop the channel axis and pass the page in a list: [page[..., 0]]."
             raise InvalidImageError(
-                f"{name} has shape {arr.shape}, which looks like one colour image "
+                f"{name} has shape {arr.shape}, which looks like {what} "
                 f"(H, W, {arr.shape[2]}) rather than {arr.shape[0]} grayscale images "
-                f"{arr.shape[2]} pixels wide. {_COLOUR_HINT} Images that really are "
-                f"{arr.shape[2]} pixels wide can be passed as a list of 2-D arrays."
+                f"{arr.shape[2]} pixel{'s' * (arr.shape[2] > 1)} wide. {fix} Images that "
+                f"really are {arr.shape[2]} pixel{'s' * (arr.shape[2] > 1)} wide can be "
+                "passed as a list of 2-D arrays."
             )
         data = to_float_image(arr, name=name, out_of_range=out_of_range)
         return ImageBatch(list(data), "array3d")
     if arr.ndim == 2:
         n, n_features = arr.shape
         if image_shape is None:
+            raise InvalidImageError(
+                f"{name} is a 2-D array of shape {arr.shape}: one page, or {n} flattened "
+                "images? For one page, pass it in a list: [page] (the result is a list "
+                "too). For the flattened scikit-learn form (n_images, H * W), set "
+                "image_shape=(H, W), or image_shape='rows' for images one pixel tall."
+            )
+        if isinstance(image_shape, str):  # "rows"
             shape = (1, n_features)
         else:
             shape = (int(image_shape[0]), int(image_shape[1]))

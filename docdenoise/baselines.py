@@ -21,7 +21,7 @@ from skimage.filters import rank, threshold_otsu, threshold_sauvola
 from skimage.morphology import footprint_rectangle
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from ._params import ODD_WINDOW, AnyOf, Nothing, Options, Real, Rule, Shape, validate_params
+from ._params import IMAGE_SHAPE, ODD_WINDOW, Options, Real, Rule, validate_params
 from ._validation import check_images, restore_form, to_float_image
 from .exceptions import InvalidImageError
 
@@ -186,8 +186,10 @@ class ClassicalDenoiser(TransformerMixin, BaseEstimator):
         Local window for ``"sauvola"``.
     k : float, default=0.2
         Sauvola's ``k``.
-    image_shape : tuple of (int, int), default=None
-        Shape of one image when ``X`` is a flattened ``(n, H * W)`` array.
+    image_shape : tuple of (int, int), "rows" or None, default=None
+        Shape of one image when ``X`` is a flattened ``(n, H * W)`` array (``"rows"``:
+        each row is an image one pixel tall). ``None`` refuses a 2-D array: pass
+        one page as ``[page]``.
 
     See Also
     --------
@@ -216,7 +218,7 @@ class ClassicalDenoiser(TransformerMixin, BaseEstimator):
         "size": ODD_WINDOW,
         "window_size": ODD_WINDOW,
         "k": Real(),
-        "image_shape": AnyOf(Nothing(), Shape()),
+        "image_shape": IMAGE_SHAPE,
     }
 
     def _function(self):

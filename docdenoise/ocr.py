@@ -18,7 +18,7 @@ from joblib import Parallel, delayed
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from ._params import AnyOf, Integer, Nothing, Rule, Shape, Text, validate_params
+from ._params import IMAGE_SHAPE, AnyOf, Integer, Nothing, Rule, Text, validate_params
 from ._validation import check_images
 from .exceptions import OCRNotAvailableError
 from .metrics import cer, wer
@@ -77,8 +77,10 @@ class TesseractOCR(TransformerMixin, BaseEstimator):
         single-column pages and is less fooled by stains than 3 (automatic layout).
     config : str, default=""
         Extra command-line options for tesseract, e.g. ``"--oem 1"``.
-    image_shape : tuple of (int, int), default=None
-        Shape of one image when ``X`` is a flattened ``(n, H * W)`` array.
+    image_shape : tuple of (int, int), "rows" or None, default=None
+        Shape of one image when ``X`` is a flattened ``(n, H * W)`` array (``"rows"``:
+        each row is an image one pixel tall). ``None`` refuses a 2-D array: pass
+        one page as ``[page]``.
     n_jobs : int, default=None
         Pages read in parallel (threads, each running a tesseract process).
         ``None`` means 1, ``-1`` all processors.
@@ -117,7 +119,7 @@ class TesseractOCR(TransformerMixin, BaseEstimator):
         "lang": Text(nonempty=True),
         "psm": Integer(0, 13),
         "config": Text(),
-        "image_shape": AnyOf(Nothing(), Shape()),
+        "image_shape": IMAGE_SHAPE,
         "n_jobs": AnyOf(Nothing(), Integer()),
     }
 
@@ -240,8 +242,9 @@ def ocr_cer(y_true, y_pred, *, ocr=None, image_shape=None):
         Cleaned pages.
     ocr : TesseractOCR, default=None
         The reader; ``None`` means ``TesseractOCR()``.
-    image_shape : tuple of (int, int), default=None
-        Shape of one image for flattened ``(n, H * W)`` inputs.
+    image_shape : tuple of (int, int), "rows" or None, default=None
+        Shape of one image for flattened ``(n, H * W)`` inputs (see
+        :class:`TesseractOCR`); ``None`` refuses 2-D arrays.
 
     Returns
     -------

@@ -37,11 +37,11 @@ REFUSED = [
     ("nan", np.full((2, 8, 8), np.nan), "NaN"),
     ("inf", np.full((2, 8, 8), np.inf), "inf"),
     ("nan-in-list", [np.array([[0.5, np.nan]])], r"X\[0\] contains NaN"),
-    ("negative-float", -np.ones((2, 8, 8)), r"float values in \[-1, -1\].*\[0, 1\]"),
+    ("negative-float", -np.ones((2, 8, 8)), r"float values in \[-1\.0, -1\.0\].*\[0, 1\]"),
     (
         "float-above-1",
         np.full((2, 8, 8), 2.0),
-        r"float values in \[2, 2\].*out_of_range='clip'",
+        r"float values in \[2\.0, 2\.0\].*out_of_range='clip'",
     ),
     (
         "int16-negative",
@@ -410,3 +410,74 @@ def test_zero_size_png_header(tmp_path):
     (tmp_path / "zero.png").write_bytes(data)
     with pytest.raises(ImageFileError, match=r"zero\.png"):
         load_images(tmp_path / "zero.png")
+
+
+# --------------------------------------------------------------------------- one page, 2-D
+
+
+def _one_page(h=16, w=24):
+    return RNG.random((h, w), dtype=np.float32)
+
+
+@pytest.mark.parametrize("estimator", ["denoiser", "classical"])
+def test_one_page_as_a_2d_array_is_refused_with_the_fix(fitted, estimator):
+    """A 2-D array is how one holds one page: it must not become H one-row images."""
+    from docdenoise import ClassicalDenoiser
+
+    den = fitted if estimator == "denoiser" else ClassicalDenoiser()
+    page = _one_page()
+    hint = r"shape \(16, 24\).*\[page\].*image_shape=\(H, W\).*image_shape='rows'"
+    with pytest.raises(InvalidImageError, match=hint):
+        den.transform(page)
+    with pytest.raises(InvalidImageError, match=hint):
+        den.transform(page.tolist())  # nested lists of numbers too
+    (cleaned,) = den.transform([page])  # the fix the message gives
+    assert cleaned.shape == page.shape
+
+
+def test_one_page_2d_refused_by_fit_and_score(fitted):
+    page = _one_page()
+    with pytest.raises(InvalidImageError, match=r"\[page\]"):
+        DocumentDenoiser(**TINY).fit(page, page)
+    with pytest.raises(InvalidImageError, match=r"\[page\]"):
+        fitted.score(page, page)
+
+
+def test_one_page_with_a_channel_axis_is_refused(fitted):
+    page = _one_page()[..., None]  # (H, W, 1): not H images W x 1 pixels
+    hint = r"\(16, 24, 1\).*channel axis.*\[page\[\.\.\., 0\]\]"
+    with pytest.raises(InvalidImageError, match=hint):
+        fitted.transform(page)
+    narrow = RNG.random((3, 16, 1), dtype=np.float32)  # few images: read as a stack
+    assert fitted.transform(narrow).shape == narrow.shape
+
+
+def test_the_flattened_form_is_asked_for_explicitly():
+    """image_shape='rows' keeps the old reading: each row an image one pixel tall."""
+    X = _pages(2).reshape(8, -1)[:, :48]
+    den = DocumentDenoiser(**TINY, image_shape="rows").fit(X, X)
+    assert den.n_features_in_ == 48
+    out = den.transform(X)
+    assert out.shape == X.shape
+    rows = DocumentDenoiser(**TINY).fit([r[None, :] for r in X], [r[None, :] for r in X])
+    np.testing.assert_allclose(out, np.concatenate(rows.transform([r[None, :] for r in X])))
+    with pytest.raises(ValueError, match=r"image_shape must be None, 'rows' or two integers"):
+        DocumentDenoiser(**TINY, image_shape="columns").fit(X, X)
+
+
+# --------------------------------------------------------------------------- value messages
+
+
+@pytest.mark.parametrize(
+    ("value", "dtype", "shown"),
+    [
+        (np.nextafter(1.0, 2.0), np.float64, r"1\.0000000000000002"),
+        (np.nextafter(np.float32(1), np.float32(2)), np.float32, r"1\.0000001"),
+        (-np.nextafter(0.0, 1.0), np.float64, r"-5e-324"),
+    ],
+)
+def test_a_value_just_outside_the_range_is_shown_exactly_with_a_count(fitted, value, dtype, shown):
+    X = np.full((2, 8, 8), 0.5, dtype=dtype)
+    X[1, 3, 4] = value
+    with pytest.raises(InvalidImageError, match=rf"{shown}.*1 of 128 values outside \[0, 1\]"):
+        fitted.transform(X)

@@ -204,7 +204,7 @@ def test_unfitted_use_is_refused(pages):
         (None, np.zeros((2, 8, 8)), "got NoneType"),
         (np.zeros((2, 8, 8)), None, "requires y to be passed"),
         (np.zeros((2, 8, 8)), np.zeros(2), "y must hold clean target images"),
-        (np.zeros((2, 300), np.int32) + 300, np.zeros((2, 300)), "8-bit grey levels"),
+        (np.zeros((2, 3, 100), np.int32) + 300, np.zeros((2, 3, 100)), "8-bit grey levels"),
     ],
 )
 def test_bad_fit_input_gets_a_clear_error(X, y, match):
@@ -217,7 +217,7 @@ def test_flattened_form_checks_image_shape_and_feature_count(fitted):
         DocumentDenoiser(**FAST, image_shape=(5, 5)).fit(np.zeros((2, 24)), np.zeros((2, 24)))
     flat = DocumentDenoiser(**FAST, image_shape=(4, 6)).fit(np.zeros((2, 24)), np.zeros((2, 24)))
     with pytest.raises(ValueError, match="X has 12 features, but DocumentDenoiser is expecting 24"):
-        flat.set_params(image_shape=None).transform(np.zeros((2, 12)))
+        flat.set_params(image_shape="rows").transform(np.zeros((2, 12)))
 
 
 @pytest.mark.parametrize(
@@ -240,7 +240,7 @@ def test_flattened_form_checks_image_shape_and_feature_count(fitted):
             r"torch.optim.Optimizer subclass, got 'adagrad'",
         ),
         ({"loss": "cross_entropy"}, r"loss must be one of \['huber', 'l1', 'mse', 'smooth_l1'\]"),
-        ({"image_shape": (3,)}, "image_shape must be None or two integers"),
+        ({"image_shape": (3,)}, "image_shape must be None, 'rows' or two integers"),
         ({"out_of_range": "ignore"}, "out_of_range must be 'raise' or 'clip'"),
         ({"module__depth": 3}, "Cannot build model ConvAutoencoder"),
         ({"optimizer__momentum_typo": 0.9}, "Cannot build optimizer Adam"),

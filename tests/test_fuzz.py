@@ -112,7 +112,7 @@ def fitted():
 @pytest.fixture(scope="module")
 def fitted_flat():
     X = np.random.default_rng(0).random((4, 48), dtype=np.float32)
-    return DocumentDenoiser(**TINY).fit(X, X)  # rows are 1 x 48 images
+    return DocumentDenoiser(**TINY, image_shape="rows").fit(X, X)  # rows are 1 x 48 images
 
 
 @SETTINGS

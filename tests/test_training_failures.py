@@ -137,14 +137,15 @@ def test_interrupt_before_training_propagates_and_changes_nothing(data, monkeypa
 
 
 def test_error_in_fresh_fit_leaves_estimator_unfitted(data, failing):
-    den = DocumentDenoiser(**TINY, loss=failing(at=4, error=RuntimeError))
+    den = DocumentDenoiser(**TINY, image_shape="rows", loss=failing(at=4, error=RuntimeError))
     with pytest.raises(RuntimeError, match="boom"):
         den.fit(data.reshape(4, -1), data.reshape(4, -1))
     assert not any(k.endswith("_") and not k.startswith("_") for k in vars(den))
 
 
 def test_error_in_refit_keeps_previous_model(data, failing):
-    den = DocumentDenoiser(**TINY).fit(data.reshape(4, -1), data.reshape(4, -1))
+    flat = data.reshape(4, -1)
+    den = DocumentDenoiser(**TINY, image_shape="rows").fit(flat, flat)
     before = (_weights(den), list(den.history_), den.module_, den.n_features_in_)
     out_before = den.transform(data.reshape(4, -1))
     den.set_params(loss=failing(at=2, error=ValueError))
