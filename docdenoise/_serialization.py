@@ -43,6 +43,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from ._atomic import atomic_write_bytes
+from ._paths import path_problem
 from ._version import __version__
 from .exceptions import ModelFileError
 
@@ -239,7 +240,7 @@ def read_model_file(
     path = Path(path)
     name = str(path)
     if not path.is_file():
-        raise ModelFileError(f"Model file {name!r} does not exist or is not a file.")
+        raise ModelFileError(f"Model file {name!r} {path_problem(path)}.")
     size = path.stat().st_size
     if size > max_bytes:
         raise ModelFileError(

@@ -175,13 +175,16 @@ def _check_device(device: str) -> None:
 
 def _load_model(args: argparse.Namespace) -> Any:
     """The model to clean with (a file, or the shipped one), with --threads and --tta."""
-    from . import DocumentDenoiser, pretrained_models
+    from . import DocumentDenoiser, ModelFileError, pretrained_models
 
     _check_device(args.device)
     if args.model is not None:
-        if not Path(args.model).is_file():
-            raise CommandLineError(f"Model file {args.model!r} does not exist.")
-        estimator = DocumentDenoiser.load(args.model, device=args.device)
+        try:
+            estimator = DocumentDenoiser.load(args.model, device=args.device)
+        except ModelFileError as exc:
+            if not Path(args.model).is_file():  # a wrong path: a usage mistake (exit 2)
+                raise CommandLineError(str(exc)) from None
+            raise
     elif not pretrained_models():
         raise CommandLineError(
             "No pretrained model ships with this installation; pass --model FILE "

@@ -326,6 +326,18 @@ def test_denoise_model_problems(scans, tmp_path, capsys, monkeypatch):
     assert not Path(out).exists()
 
 
+def test_denoise_model_path_problems_are_named(scans, tmp_path, capsys):
+    """A folder or a link loop given as --model is a usage mistake, told as it is."""
+    out = str(tmp_path / "out")
+    (tmp_path / "models").mkdir()
+    assert main(["denoise", str(scans), "-o", out, "-m", str(tmp_path / "models")]) == 2
+    assert "models' is a folder, not a file" in capsys.readouterr().err
+    (tmp_path / "loop.safetensors").symlink_to("loop.safetensors")
+    assert main(["denoise", str(scans), "-o", out, "-m", str(tmp_path / "loop.safetensors")]) == 2
+    assert "loop.safetensors' leads into a loop of symbolic links" in capsys.readouterr().err
+    assert not Path(out).exists()
+
+
 def test_denoise_uses_pretrained_model_by_default(scans, model_file, tmp_path, monkeypatch):
     tiny = DocumentDenoiser.load(model_file)
     monkeypatch.setattr(docdenoise, "pretrained_models", lambda: ["default"])

@@ -55,6 +55,23 @@ def test_expand_inputs_errors(tmp_path, make, match):
         expand_inputs(make(tmp_path))
 
 
+@pytest.mark.parametrize(
+    ("link_to", "match"),
+    [
+        ("loop.png", "leads into a loop of symbolic links"),  # points at itself
+        ("gone.png", r"is a broken symbolic link \(to 'gone\.png'"),
+    ],
+)
+def test_expand_inputs_and_load_images_name_bad_links(tmp_path, link_to, match):
+    """Not 'does not exist': the name is there, the link is what is wrong."""
+    link = tmp_path / "loop.png"
+    link.symlink_to(link_to)
+    with pytest.raises(ImageFileError, match=rf"Input '.*loop\.png' {match}"):
+        expand_inputs([link])
+    with pytest.raises(ImageFileError, match=rf"Image file '.*loop\.png' {match}"):
+        load_images([link])
+
+
 def test_plan_outputs(tmp_path):
     plan = plan_outputs([tmp_path / "x" / "a.jpg", tmp_path / "b.TIF"], tmp_path / "out")
     assert plan == [tmp_path / "out" / "a.png", tmp_path / "out" / "b.png"]

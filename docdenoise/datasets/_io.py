@@ -34,6 +34,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .._atomic import atomic_write
+from .._paths import path_problem
 from .._validation import check_images, to_float_image
 from ..exceptions import ImageFileError
 
@@ -157,7 +158,7 @@ def expand_inputs(inputs: str | os.PathLike | Iterable[str | os.PathLike]) -> li
                 raise ImageFileError(f"No image files match the pattern {str(item)!r}.")
             files += sorted(matches, key=lambda p: (natural_key(p.parent), natural_key(p)))
         else:
-            raise ImageFileError(f"Input {str(item)!r} does not exist.")
+            raise ImageFileError(f"Input {str(item)!r} {path_problem(path)}.")
     if not files:
         raise ImageFileError("No input files given.")
     seen: set[Path] = set()
@@ -224,10 +225,8 @@ def _to_grayscale_array(im: Image.Image, path: Path) -> np.ndarray:
 
 def _open_checked(path: Path, max_pixels: int | None) -> Image.Image:
     name = str(path)
-    if not path.exists():
-        raise ImageFileError(f"Image file {name!r} does not exist.")
     if not path.is_file():
-        raise ImageFileError(f"{name!r} is not a file.")
+        raise ImageFileError(f"Image file {name!r} {path_problem(path)}.")
     if path.stat().st_size == 0:
         raise ImageFileError(f"Image file {name!r} is empty (0 bytes).")
     try:
