@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["atomic_write", "atomic_write_bytes"]
+__all__ = ["atomic_write", "atomic_write_bytes", "check_writable_folder"]
 
 
 def _create_temp_next_to(path: Path) -> tuple[int, str]:
@@ -78,7 +78,12 @@ def atomic_write(
         )
     if path.is_dir():
         raise IsADirectoryError(f"Cannot save to {str(path)!r}: it is a folder.")
-    fd, tmp = _create_temp_next_to(path)
+    try:
+        fd, tmp = _create_temp_next_to(path)
+    except FileExistsError:
+        raise
+    except OSError as exc:  # name the file asked for, not the temporary one
+        raise type(exc)(exc.errno, exc.strerror, str(path)) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
@@ -93,3 +98,60 @@ def atomic_write(
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, overwrite: bool = True) -> None:
     """Write ``data`` to ``path`` atomically (see :func:`atomic_write`)."""
     atomic_write(path, lambda fh: fh.write(data), overwrite=overwrite)
+
+
+def check_writable_folder(folder: str | os.PathLike, *, what: str = "Folder") -> None:
+    """Check that files can be written into ``folder``, before any work is done.
+
+    The check is the writer's own first step: a temporary file is created (and
+    removed at once) in ``folder``, or, if ``folder`` does not exist yet, in the
+    nearest existing folder above it, where ``folder`` would be created. So it sees
+    what permission bits alone do not (read-only mounts, ACLs, a full disk) and
+    agrees with the writes that follow.
+
+    Parameters
+    ----------
+    folder : str or path-like
+        The folder files will be written into.
+    what : str, default="Folder"
+        How to call the folder in messages (``"Output folder"``).
+
+    Raises
+    ------
+    NotADirectoryError
+        ``folder``, or a path above it, is a file.
+    OSError
+        Files cannot be created there (e.g. :class:`PermissionError`); the message
+        names the folder and the reason.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from docdenoise.parallel import check_writable_folder
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> check_writable_folder(folder / "cleaned")  # would be created: fine
+    >>> (folder / "notes.txt").write_text("a file")
+    6
+    >>> check_writable_folder(folder / "notes.txt" / "cleaned")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    NotADirectoryError: Folder '.../notes.txt/cleaned': '.../notes.txt' is not a folder.
+    """
+    folder = Path(folder)
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise NotADirectoryError(f"{what} {str(folder)!r}: {str(existing)!r} is not a folder.")
+    try:
+        fd, tmp = _create_temp_next_to(existing / "docdenoise-write-check")
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if existing == folder:
+            message = f"{what} {str(folder)!r} is not writable: {reason}."
+        else:
+            message = f"{what} {str(folder)!r} cannot be created in {str(existing)!r}: {reason}."
+        raise type(exc)(message) from None
+    os.close(fd)
+    os.unlink(tmp)

@@ -11,7 +11,8 @@ estimator's defaults.
 
 Exit status: 0 on success, 1 when the work failed (an unreadable file, a damaged
 model, a page that could not be cleaned), 2 for usage mistakes found before any
-work starts (a bad option, a missing input, an output that already exists).
+work starts (a bad option, a missing input, an output that already exists, an
+output folder that cannot be written).
 Errors are one line on stderr, ``docdenoise: error: ...``.
 """
 
@@ -135,6 +136,16 @@ def _existing_dir(path: str, what: str) -> Path:
     if not folder.is_dir():
         raise CommandLineError(f"{what} {path!r} is not a folder.")
     return folder
+
+
+def _writable_folder_of(path: Path, option: str) -> None:
+    """Refuse, before any work, an output file whose folder cannot take new files."""
+    from .parallel import check_writable_folder
+
+    try:
+        check_writable_folder(path.parent, what=f"Folder of {option}")
+    except OSError as exc:
+        raise CommandLineError(str(exc)) from None
 
 
 def _estimator(args: argparse.Namespace, names: Sequence[str]) -> Any:
@@ -278,6 +289,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise CommandLineError(f"--out {args.out!r} is a folder; expected a file name.")
     if out.exists() and not args.overwrite:
         raise CommandLineError(f"{args.out!r} already exists; pass --overwrite to replace it.")
+    _writable_folder_of(out, "--out")
     _check_device(args.device)
     estimator = _estimator(args, _TRAIN_PARAMS)  # checked before the data are loaded
     # Bars for a person at a terminal, one line per epoch for a log file, or silence.
@@ -310,7 +322,7 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
     try:  # check every path before loading the model
         files = expand_inputs(args.inputs)
         plan_outputs(files, args.out_dir, overwrite=args.overwrite)
-    except (ValueError, FileExistsError) as exc:
+    except (ValueError, OSError) as exc:
         message = str(exc).replace("overwrite=True (--overwrite)", "--overwrite")
         raise CommandLineError(message) from None
     estimator = _load_model(args)
@@ -340,6 +352,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     data_dir = _existing_dir(args.data_dir, "Data folder")
     if args.csv is not None and Path(args.csv).exists() and not args.overwrite:
         raise CommandLineError(f"{args.csv!r} already exists; pass --overwrite to replace it.")
+    if args.csv is not None:
+        _writable_folder_of(Path(args.csv), "--csv")
     estimator = _load_model(args)
     data = load_image_pairs(data_dir)
     ocr = "" if args.no_ocr else " (with OCR: about a second a page)"

@@ -37,11 +37,12 @@ from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
+from ._atomic import check_writable_folder
 from ._params import Integer
 from .datasets import expand_inputs, load_images, save_images
 from .exceptions import DocDenoiseError, NotFittedError
 
-__all__ = ["BatchReport", "denoise_files", "plan_outputs"]
+__all__ = ["BatchReport", "check_writable_folder", "denoise_files", "plan_outputs"]
 
 PathLike = str | os.PathLike
 
@@ -112,6 +113,10 @@ def plan_outputs(
         would replace an input file.
     FileExistsError
         An output exists and ``overwrite`` is False.
+    OSError
+        No file can be written into ``out_dir`` (or, if it does not exist yet, into
+        the folder where it would be created): e.g. :class:`PermissionError` for a
+        read-only folder. The message names the folder.
 
     Examples
     --------
@@ -122,6 +127,7 @@ def plan_outputs(
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ValueError(f"Output folder {str(out)!r} exists and is not a folder.")
+    check_writable_folder(out, what="Output folder")
     paths = [Path(f) for f in files]
     inputs = {p.resolve(): p for p in paths}
     outputs: list[Path] = []
@@ -288,8 +294,9 @@ def denoise_files(
     ImageFileError
         The inputs are not image files (see
         :func:`~docdenoise.datasets.expand_inputs`).
-    FileExistsError, ValueError
-        The output plan is refused (see :func:`plan_outputs`), or ``chunk_size``
+    FileExistsError, ValueError, OSError
+        The output plan is refused (see :func:`plan_outputs`: an output exists, two
+        inputs share a name, the output folder is not writable), or ``chunk_size``
         is not a positive integer (ValueError).
     TypeError
         ``denoiser`` has no ``transform`` method.

@@ -38,3 +38,38 @@ def test_bad_destinations(tmp_path):
         atomic_write_bytes(tmp_path / "missing" / "f.bin", b"")
     with pytest.raises(IsADirectoryError, match="is a folder"):
         atomic_write_bytes(tmp_path, b"")
+
+
+def _deny_new_files(monkeypatch):
+    """Simulate a folder where no file can be created (the tests may run as root)."""
+    import docdenoise._atomic as atomic
+
+    def denied(path):
+        raise PermissionError(13, "Permission denied", str(path.parent / f".{path.name}.x.tmp"))
+
+    monkeypatch.setattr(atomic, "_create_temp_next_to", denied)
+
+
+def test_a_write_refused_by_the_folder_names_the_destination(tmp_path, monkeypatch):
+    _deny_new_files(monkeypatch)
+    with pytest.raises(PermissionError) as info:
+        atomic_write_bytes(tmp_path / "f.bin", b"")
+    assert info.value.filename == str(tmp_path / "f.bin")  # not the temporary name
+    assert ".tmp" not in str(info.value)
+
+
+def test_check_writable_folder(tmp_path, monkeypatch):
+    from docdenoise._atomic import check_writable_folder
+
+    check_writable_folder(tmp_path)
+    check_writable_folder(tmp_path / "new" / "deeper")  # would be created in tmp_path
+    assert list(tmp_path.iterdir()) == []  # the check leaves nothing behind
+    (tmp_path / "file").write_bytes(b"")
+    with pytest.raises(NotADirectoryError, match="'.*file' is not a folder"):
+        check_writable_folder(tmp_path / "file" / "sub")
+    (tmp_path / "ro").mkdir()
+    _deny_new_files(monkeypatch)
+    with pytest.raises(PermissionError, match=r"Output folder '.*ro' is not writable: Permission"):
+        check_writable_folder(tmp_path / "ro", what="Output folder")
+    with pytest.raises(PermissionError, match=r"cannot be created in '.*': Permission denied"):
+        check_writable_folder(tmp_path / "ro" / "sub", what="Output folder")

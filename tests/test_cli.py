@@ -202,6 +202,22 @@ def test_train_bad_parameters(pairs_dir, tmp_path, extra, code, match, capsys):
     assert not out.exists()
 
 
+def test_train_and_evaluate_check_their_output_folders_first(
+    pairs_dir, model_file, tmp_path, capsys, monkeypatch
+):
+    """Not after an hour of training: before the data are even read."""
+    import docdenoise.datasets as datasets
+
+    monkeypatch.setattr(datasets, "load_image_pairs", None)
+    _deny_new_files(monkeypatch)
+    argv = ["train", str(pairs_dir), "-o", str(tmp_path / "m.safetensors")]
+    assert main(argv) == 2
+    assert re.search(r"error: Folder of --out '.*' is not writable", capsys.readouterr().err)
+    argv = ["evaluate", str(pairs_dir), "-m", str(model_file), "--csv", str(tmp_path / "s.csv")]
+    assert main([*argv, "--no-ocr"]) == 2
+    assert re.search(r"error: Folder of --csv '.*' is not writable", capsys.readouterr().err)
+
+
 def test_train_bad_data_folders(tmp_path, capsys):
     assert main(["train", str(tmp_path / "nope"), "-o", str(tmp_path / "m")]) == 2
     assert "Data folder" in capsys.readouterr().err
@@ -297,6 +313,29 @@ def test_denoise_bad_inputs(inputs, match, model_file, tmp_path, capsys, monkeyp
 
     assert re.search(match, capsys.readouterr().err)
     assert not (tmp_path / "out").exists()
+
+
+def _deny_new_files(monkeypatch) -> None:
+    """Simulate folders where no file can be created (the tests may run as root)."""
+    import docdenoise._atomic as atomic
+
+    def denied(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(atomic, "_create_temp_next_to", denied)
+
+
+def test_denoise_unwritable_out_dir_fails_once_before_any_work(
+    scans, model_file, tmp_path, capsys, monkeypatch
+):
+    (tmp_path / "ro").mkdir()
+    _deny_new_files(monkeypatch)
+    monkeypatch.setattr(DocumentDenoiser, "load", None)  # must not even be loaded
+    argv = ["denoise", str(scans), "-o", str(tmp_path / "ro"), "-m", str(model_file)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert re.fullmatch(r"docdenoise: error: Output folder '.*ro' is not writable: .*\n", err)
 
 
 def test_denoise_empty_folder_and_name_clash(tmp_path, model_file, capsys):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -87,6 +89,37 @@ def test_plan_outputs(tmp_path):
     assert plan_outputs([tmp_path / "b.tif"], tmp_path / "out", overwrite=True)
     with pytest.raises(ValueError, match="is not a folder"):
         plan_outputs([tmp_path / "b.tif"], tmp_path / "a.png")
+
+
+def test_plan_outputs_refuses_an_unwritable_folder_before_any_work(tmp_path, monkeypatch):
+    import docdenoise._atomic as atomic
+
+    def denied(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    save_images([_page()], tmp_path / "in", names=["a"])
+    (tmp_path / "ro").mkdir()
+    monkeypatch.setattr(atomic, "_create_temp_next_to", denied)
+    with pytest.raises(PermissionError, match=r"Output folder '.*ro' is not writable"):
+        plan_outputs([tmp_path / "in" / "a.png"], tmp_path / "ro")
+
+    def never(pages):
+        raise AssertionError("no page may be cleaned")
+
+    with pytest.raises(PermissionError, match="is not writable"):
+        denoise_files(FunctionTransformer(never), [tmp_path / "in"], tmp_path / "ro")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into read-only folders")
+def test_plan_outputs_refuses_a_read_only_folder(tmp_path):
+    save_images([_page()], tmp_path / "in", names=["a"])
+    (tmp_path / "ro").mkdir()
+    (tmp_path / "ro").chmod(0o555)
+    try:
+        with pytest.raises(PermissionError, match=r"Output folder '.*ro' is not writable"):
+            plan_outputs([tmp_path / "in" / "a.png"], tmp_path / "ro")
+    finally:
+        (tmp_path / "ro").chmod(0o755)
 
 
 # --------------------------------------------------------------------------- denoise
