@@ -88,6 +88,18 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _pixel_limit(text: str) -> int | None:
+    """``--max-pixels``: the ``max_pixels`` of the image readers, a count or none."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return _positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer >= 1 or none, got {text!r}"
+        ) from None
+
+
 def _page_size(text: str) -> tuple[int, int]:
     parts = text.lower().replace("×", "x").split("x")
     try:
@@ -295,7 +307,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     # Bars for a person at a terminal, one line per epoch for a log file, or silence.
     estimator.set_params(verbose=2 if _show_progress(args) else 0 if args.quiet else 1)
 
-    data = load_image_pairs(data_dir)
+    data = load_image_pairs(data_dir, max_pixels=args.max_pixels)
     groups = "" if data.groups is None else f" in {len(set(data.groups.tolist()))} groups"
     _say(args, f"Loaded {len(data.noisy)} noisy/clean pairs{groups} from {data_dir}.")
     tic = time.perf_counter()
@@ -336,6 +348,7 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
         args.out_dir,
         overwrite=args.overwrite,
         chunk_size=1,  # one page in memory at a time: scans can be large
+        max_pixels=args.max_pixels,
         progress=_show_progress(args),
         on_error=report,
     )
@@ -355,7 +368,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.csv is not None:
         _writable_folder_of(Path(args.csv), "--csv")
     estimator = _load_model(args)
-    data = load_image_pairs(data_dir)
+    data = load_image_pairs(data_dir, max_pixels=args.max_pixels)
     ocr = "" if args.no_ocr else " (with OCR: about a second a page)"
     _say(args, f"Scoring on {len(data.noisy)} noisy/clean pairs from {data_dir}{ocr} ...")
     methods = {
@@ -524,6 +537,7 @@ def build_parser() -> argparse.ArgumentParser:
     ('denoise', ['scans/'], 'clean/', False)
     """
     from ._demo import DEMO_SHAPE, DEMO_TRAIN, demo_recipe
+    from .datasets import MAX_IMAGE_PIXELS
     from .models import available_models
 
     tta_levels = _choices("tta", int)
@@ -562,6 +576,17 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"average the network over N views of each page ({_or(tta_levels)}: "
             "1, 2, 4 or 8 flips/rotations, then the 8 at 2 or 4 one-pixel offsets; "
             "default: the model's setting); N times slower, cleaner",
+        )
+
+    def pixel_limit(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--max-pixels",
+            type=_pixel_limit,
+            default=MAX_IMAGE_PIXELS,
+            metavar="N",
+            help="refuse image files with more pixels, a guard against decompression "
+            f"bombs (default: {MAX_IMAGE_PIXELS:_} = 2**{MAX_IMAGE_PIXELS.bit_length() - 1}; "
+            "'none': no limit)",
         )
 
     def device_and_threads(p: argparse.ArgumentParser) -> None:
@@ -687,6 +712,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="any other DocumentDenoiser parameter, e.g. optimizer=adamw or "
         "'module__channels=(16, 32)' (quoted); repeatable",
     )
+    pixel_limit(p)
     device_and_threads(p)
     p.set_defaults(func=_cmd_train)
 
@@ -705,6 +731,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="model file from 'docdenoise train' (default: the shipped pretrained model)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace existing files in DIR")
+    pixel_limit(p)
     tta_option(p)
     device_and_threads(p)
     p.set_defaults(func=_cmd_denoise)
@@ -725,6 +752,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
     p.add_argument("--overwrite", action="store_true", help="replace the CSV file if it exists")
+    pixel_limit(p)
     tta_option(p)
     device_and_threads(p)
     p.set_defaults(func=_cmd_evaluate)

@@ -39,7 +39,7 @@ from tqdm.auto import tqdm
 
 from ._atomic import check_writable_folder
 from ._params import Integer
-from .datasets import expand_inputs, load_images, save_images
+from .datasets import MAX_IMAGE_PIXELS, expand_inputs, load_images, save_images
 from .exceptions import DocDenoiseError, NotFittedError
 
 __all__ = ["BatchReport", "check_writable_folder", "denoise_files", "plan_outputs"]
@@ -181,7 +181,7 @@ def _default_client() -> Any:
 
 
 def _denoise_chunk(
-    pairs: Sequence[tuple[Path, Path]], denoiser: Any, overwrite: bool
+    pairs: Sequence[tuple[Path, Path]], denoiser: Any, overwrite: bool, max_pixels: int | None
 ) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Read, clean and write one chunk of pages (runs on a worker).
 
@@ -193,7 +193,7 @@ def _denoise_chunk(
     loaded: list[tuple[Path, Path, Any]] = []
     for src, dest in pairs:
         try:
-            (image,) = load_images(src)
+            (image,) = load_images(src, max_pixels=max_pixels)
         except _FILE_ERRORS as exc:
             failed.append((src, str(exc)))
         else:
@@ -232,6 +232,7 @@ def denoise_files(
     overwrite: bool = False,
     client: Any = None,
     chunk_size: int = 8,
+    max_pixels: int | None = MAX_IMAGE_PIXELS,
     progress: bool = False,
     on_error: Callable[[Path, str], None] | None = None,
 ) -> BatchReport:
@@ -275,6 +276,9 @@ def denoise_files(
         share forward passes) and, on a cluster, one task. At most that many pages
         (and their results) are in memory at a time in each worker; ``1`` keeps
         one page at a time.
+    max_pixels : int or None, default=docdenoise.datasets.MAX_IMAGE_PIXELS
+        Skip (and report) image files with more pixels than this, 2**28 by default
+        (see :func:`~docdenoise.datasets.load_images`); ``None``: no limit.
     progress : bool, default=False
         Show a progress bar over the pages (tqdm, on stderr), advanced as chunks
         finish.
@@ -351,7 +355,8 @@ def denoise_files(
     results: list[tuple[list[Path], list[tuple[Path, str]]]] = [([], [])] * len(chunks)
     bar = tqdm(total=len(files), desc="denoising", unit="page", disable=not progress)
     try:
-        for i, (written, failed) in _run_chunks(chunks, denoiser, overwrite, client):
+        options = {"overwrite": overwrite, "max_pixels": max_pixels}
+        for i, (written, failed) in _run_chunks(chunks, denoiser, options, client):
             failed = sorted(failed, key=lambda item: order[item[0]])
             results[i] = written, failed
             if on_error is not None:
@@ -370,18 +375,24 @@ def denoise_files(
 
 
 def _run_chunks(
-    chunks: list[list[tuple[Path, Path]]], denoiser: Any, overwrite: bool, client: Any
+    chunks: list[list[tuple[Path, Path]]],
+    denoiser: Any,
+    options: dict[str, Any],
+    client: Any,
 ) -> Iterator[tuple[int, tuple[list[Path], list[tuple[Path, str]]]]]:
-    """Yield ``(chunk index, chunk result)`` as chunks finish, here or on a cluster."""
+    """Yield ``(chunk index, chunk result)`` as chunks finish, here or on a cluster.
+
+    ``options`` are the keyword arguments of :func:`_denoise_chunk`.
+    """
     if client is None:
         client = _default_client()
     if client is None:
         for i, chunk in enumerate(chunks):
-            yield i, _denoise_chunk(chunk, denoiser, overwrite)
+            yield i, _denoise_chunk(chunk, denoiser, **options)
         return
     distributed = _distributed()  # a clear message if a client was passed but dask is gone
     [remote] = client.scatter([denoiser], broadcast=True, hash=False)
-    futures = client.map(_denoise_chunk, chunks, denoiser=remote, overwrite=overwrite, pure=False)
+    futures = client.map(_denoise_chunk, chunks, denoiser=remote, pure=False, **options)
     index = {future.key: i for i, future in enumerate(futures)}
     try:
         for future, result in distributed.as_completed(futures, with_results=True):

@@ -365,6 +365,21 @@ def test_denoise_model_problems(scans, tmp_path, capsys, monkeypatch):
     assert not Path(out).exists()
 
 
+def test_denoise_max_pixels_is_the_limit_and_the_message_says_how_to_raise_it(
+    scans, model_file, tmp_path, capsys
+):
+    out = tmp_path / "out"
+    argv = ["denoise", str(scans / "a.png"), "-o", str(out), "-m", str(model_file)]
+    assert main([*argv, "--max-pixels", "100"]) == 1  # a.png has 16 x 24 pixels
+    err = capsys.readouterr().err
+    assert re.search(r"skipped .*a\.png: .*384 pixels, more than the limit of 100", err)
+    assert "--max-pixels" in err
+    assert main([*argv, "--max-pixels", "none"]) == 0
+    assert main([*argv, "--max-pixels", "384", "--overwrite"]) == 0
+    assert main([*argv, "--max-pixels", "0"]) == 2
+    assert "--max-pixels: expected an integer >= 1 or none, got '0'" in capsys.readouterr().err
+
+
 def test_denoise_model_path_problems_are_named(scans, tmp_path, capsys):
     """A folder or a link loop given as --model is a usage mistake, told as it is."""
     out = str(tmp_path / "out")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from docdenoise.datasets import load_dirty_documents, load_images, save_images
+from docdenoise.datasets._io import MAX_IMAGE_PIXELS
 from docdenoise.exceptions import ImageFileError, InvalidImageError
 
 RNG = np.random.default_rng(0)
@@ -166,18 +168,35 @@ def test_corrupt_png_crc(tmp_path):
 
 def test_decompression_bomb_own_limit(tmp_path):
     Image.fromarray(_grey(20, 20)).save(tmp_path / "big.png")
-    with pytest.raises(ImageFileError, match=r"big\.png.*400 pixels.*limit of 100"):
+    with pytest.raises(ImageFileError) as info:
         load_images(tmp_path / "big.png", max_pixels=100)
+    message = str(info.value)
+    assert re.search(r"big\.png' has 20 x 20 = 400 pixels, more than the limit of 100", message)
+    assert "max_pixels" in message and "--max-pixels" in message  # how to raise it
+    assert "corrupt" not in message and "Pillow" not in message
     assert load_images(tmp_path / "big.png", max_pixels=400)[0].shape == (20, 20)
 
 
-def test_decompression_bomb_pillow_limit(tmp_path, monkeypatch):
+@pytest.mark.parametrize("max_pixels", [MAX_IMAGE_PIXELS, 400, None])
+def test_max_pixels_is_the_one_limit_pillow_does_not_refuse_first(
+    tmp_path, monkeypatch, max_pixels
+):
+    """Pillow's own guard (2 * PIL.Image.MAX_IMAGE_PIXELS, about 179 Mpx by default)
+    is below docdenoise's default 2**28: the limit the user sets must be the one
+    that applies. Simulated with a lower Pillow limit and a small page."""
     Image.fromarray(_grey(20, 20)).save(tmp_path / "big.png")
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 50)
-    with pytest.raises(ImageFileError, match=r"big\.png.*Pillow"):
-        load_images(tmp_path / "big.png")
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 300)  # only Pillow's warning level
-    assert load_images(tmp_path / "big.png")[0].shape == (20, 20)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 50)  # Pillow refuses above 100
+    assert load_images(tmp_path / "big.png", max_pixels=max_pixels)[0].shape == (20, 20)
+    assert Image.MAX_IMAGE_PIXELS == 50  # Pillow's setting is left as it was
+    Image.fromarray(_grey(10, 10)).save(tmp_path / "small.png")
+    assert load_images(tmp_path / "small.png", max_pixels=max_pixels)[0].shape == (10, 10)
+
+
+def test_max_image_pixels_is_public():
+    from docdenoise import datasets
+
+    assert datasets.MAX_IMAGE_PIXELS == 2**28
+    assert "MAX_IMAGE_PIXELS" in datasets.__all__
 
 
 # --------------------------------------------------------------------------- save

@@ -24,8 +24,10 @@ from __future__ import annotations
 import glob
 import os
 import re
+import threading
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
@@ -54,7 +56,7 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 
 #: Largest image (width * height) that :func:`load_images` opens by default: 2**28
 #: pixels, e.g. 16384 x 16384, a 1 GiB float32 array. Larger files are refused as
-#: possible decompression bombs.
+#: possible decompression bombs unless ``max_pixels`` is raised (``--max-pixels``).
 MAX_IMAGE_PIXELS = 2**28
 
 _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
@@ -223,6 +225,52 @@ def _to_grayscale_array(im: Image.Image, path: Path) -> np.ndarray:
     return np.asarray(im.convert("RGB").convert("L"))
 
 
+#: Held while Pillow's own bomb guard is off for one file (see _without_pillow_guard).
+_PILLOW_GUARD_LOCK = threading.Lock()
+
+
+@contextmanager
+def _without_pillow_guard() -> Iterator[None]:
+    """Switch Pillow's decompression-bomb guard off for the body, under a lock.
+
+    Pillow refuses images above ``2 * PIL.Image.MAX_IMAGE_PIXELS`` (about 179
+    Mpx by default), a module global it reads when it opens and decodes a file; it
+    takes no limit per call. ``max_pixels`` is docdenoise's one limit, checked from
+    the file header before anything is decoded, so for a file that only Pillow's
+    guard refuses the global is set to ``None`` for the time of this one open,
+    check and decode, and then restored. Other threads that open images with Pillow
+    meanwhile are unguarded too; files within Pillow's limit never touch it.
+    """
+    with _PILLOW_GUARD_LOCK:
+        saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
+def _open_within(path: Path, max_pixels: int | None) -> Image.Image:
+    """Check the size in the header against ``max_pixels``, then open and decode."""
+    with Image.open(path) as probe:
+        size = probe.size
+        probe.verify()
+    if max_pixels is not None and size[0] * size[1] > max_pixels:
+        raise _TooLarge(
+            f"Image file {str(path)!r} has {size[0]} x {size[1]} = {size[0] * size[1]} "
+            f"pixels, more than the limit of {max_pixels} (a guard against decompression "
+            "bombs); if you trust the file, pass a larger max_pixels, or None for no "
+            "limit (--max-pixels N or none on the command line)."
+        )
+    im = Image.open(path)
+    im.load()
+    return im
+
+
+class _TooLarge(Exception):
+    """The file has more pixels than ``max_pixels`` (told as such, not as corrupt)."""
+
+
 def _open_checked(path: Path, max_pixels: int | None) -> Image.Image:
     name = str(path)
     if not path.is_file():
@@ -231,24 +279,15 @@ def _open_checked(path: Path, max_pixels: int | None) -> Image.Image:
         raise ImageFileError(f"Image file {name!r} is empty (0 bytes).")
     try:
         with warnings.catch_warnings():
-            # Our own limit below decides; Pillow's warning would be noise.
+            # Our own limit decides; Pillow's warning would be noise.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as probe:
-                size = probe.size
-                probe.verify()
-            if max_pixels is not None and size[0] * size[1] > max_pixels:
-                raise ImageFileError(
-                    f"Image file {name!r} has {size[0]} x {size[1]} = {size[0] * size[1]} "
-                    f"pixels, more than the limit of {max_pixels} (possible decompression "
-                    "bomb); pass a larger max_pixels if you trust the file."
-                )
-            im = Image.open(path)
-            im.load()
-    except Image.DecompressionBombError as exc:
-        raise ImageFileError(
-            f"Image file {name!r} is too large for Pillow's limit ({exc}); raise "
-            "PIL.Image.MAX_IMAGE_PIXELS if you trust the file."
-        ) from None
+            try:
+                return _open_within(path, max_pixels)
+            except Image.DecompressionBombError:  # Pillow's guard: max_pixels decides
+                with _without_pillow_guard():
+                    return _open_within(path, max_pixels)
+    except _TooLarge as exc:
+        raise ImageFileError(str(exc)) from None
     except UnidentifiedImageError:
         raise ImageFileError(
             f"{name!r} is not an image file Pillow can read; expected PNG, JPEG or TIFF."
@@ -257,7 +296,6 @@ def _open_checked(path: Path, max_pixels: int | None) -> Image.Image:
         raise ImageFileError(f"Image file {name!r} cannot be read: permission denied.") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageFileError(f"Image file {name!r} is truncated or corrupt: {exc}") from None
-    return im
 
 
 def read_image(path: Path, *, as_float: bool, max_pixels: int | None) -> np.ndarray:
@@ -305,9 +343,11 @@ def load_images(
     return_paths : bool, default=False
         Also return the path of each image.
     max_pixels : int or None, default=MAX_IMAGE_PIXELS
-        Refuse images with more than this many pixels (``2**28``). ``None`` turns the
-        check off; Pillow's own limit (``2 * PIL.Image.MAX_IMAGE_PIXELS``) still
-        applies.
+        Refuse images with more than this many pixels (``2**28``, checked from the
+        file header before anything is decoded). ``None`` turns the check off. This
+        is the one limit: Pillow's own decompression-bomb guard
+        (``PIL.Image.MAX_IMAGE_PIXELS``, which refuses above about 179 Mpx) is
+        raised to match it for files that need it.
 
     Returns
     -------

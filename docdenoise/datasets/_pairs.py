@@ -103,7 +103,9 @@ def read_pairs(
     return noisy, clean, [p.name for p in noisy_files]
 
 
-def load_image_pairs(path: str | os.PathLike) -> Bunch:
+def load_image_pairs(
+    path: str | os.PathLike, *, max_pixels: int | None = MAX_IMAGE_PIXELS
+) -> Bunch:
     """Load noisy/clean training pairs from a folder in either of two layouts.
 
     * Kaggle "Denoising Dirty Documents": ``train/`` and ``train_cleaned/``, files
@@ -119,6 +121,9 @@ def load_image_pairs(path: str | os.PathLike) -> Bunch:
     ----------
     path : str or path-like
         The folder.
+    max_pixels : int or None, default=MAX_IMAGE_PIXELS
+        Refuse image files with more pixels (see
+        :func:`~docdenoise.datasets.load_images`); ``None``: no limit.
 
     Returns
     -------
@@ -162,7 +167,7 @@ def load_image_pairs(path: str | os.PathLike) -> Bunch:
             f"{str(root)!r} holds neither train/ + train_cleaned/ (Kaggle layout) nor "
             "noisy/ + clean/ subfolders of paired images."
         )
-    noisy, clean, filenames = read_pairs(noisy_dir, clean_dir, key=key)
+    noisy, clean, filenames = read_pairs(noisy_dir, clean_dir, key=key, max_pixels=max_pixels)
     groups = None
     if (root / "groups.json").is_file():
         groups = load_groups(root / "groups.json", filenames)
