@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import re
 import sys
 import time
 import warnings
@@ -333,9 +334,9 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
 
     try:  # check every path before loading the model
         files = expand_inputs(args.inputs)
-        plan_outputs(files, args.out_dir, overwrite=args.overwrite)
-    except (ValueError, OSError) as exc:
-        message = str(exc).replace("overwrite=True (--overwrite)", "--overwrite")
+        plan_outputs(files, args.out_dir, overwrite=args.overwrite, keep_folders=args.keep_folders)
+    except (ValueError, OSError) as exc:  # "overwrite=True (--overwrite)" -> "--overwrite"
+        message = re.sub(r"\w+=True \((--[\w-]+)\)", r"\1", str(exc))
         raise CommandLineError(message) from None
     estimator = _load_model(args)
 
@@ -347,6 +348,7 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
         files,
         args.out_dir,
         overwrite=args.overwrite,
+        keep_folders=args.keep_folders,
         chunk_size=1,  # one page in memory at a time: scans can be large
         max_pixels=args.max_pixels,
         progress=_show_progress(args),
@@ -454,14 +456,16 @@ examples:
 _DENOISE_EPILOG = """\
 INPUTS are image files (PNG, JPEG, TIFF), folders (their image files, not
 recursive) or quoted glob patterns ('scans/**/*.jpg'). Each page is written to
---out-dir under its own name with a .png suffix, at its original size. Existing
+--out-dir under its own name with a .png suffix, at its original size
+(--keep-folders: under its folder below the folder all inputs share). Existing
 outputs are kept unless --overwrite is given; inputs are never overwritten. A file
 that cannot be read is reported and skipped, and the exit status is then 1.
+Output folders that cannot be written are refused before any work (exit 2).
 
 examples:
   docdenoise denoise scans/ --out-dir cleaned/
   docdenoise denoise page1.jpg page2.tif --out-dir cleaned/ --model model.safetensors
-  docdenoise denoise 'archive/**/*.png' --out-dir cleaned/ --overwrite"""
+  docdenoise denoise 'archive/**/*.png' --out-dir cleaned/ --keep-folders"""
 
 _EVALUATE_EPILOG = """\
 Scores the model on the noisy/clean pairs in DATA_DIR (same layouts as 'train')
@@ -731,6 +735,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="model file from 'docdenoise train' (default: the shipped pretrained model)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace existing files in DIR")
+    p.add_argument(
+        "--keep-folders",
+        action="store_true",
+        help="mirror the input folders under DIR (for files of the same name in "
+        "different folders, e.g. 'tree/**/*.png')",
+    )
     pixel_limit(p)
     tta_option(p)
     device_and_threads(p)

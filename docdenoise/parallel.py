@@ -86,7 +86,11 @@ class BatchReport:
 
 
 def plan_outputs(
-    files: Iterable[PathLike], out_dir: PathLike, *, overwrite: bool = False
+    files: Iterable[PathLike],
+    out_dir: PathLike,
+    *,
+    overwrite: bool = False,
+    keep_folders: bool = False,
 ) -> list[Path]:
     """Name the output of each input file: ``out_dir / (stem + ".png")``.
 
@@ -100,6 +104,11 @@ def plan_outputs(
         Output folder (need not exist yet).
     overwrite : bool, default=False
         Allow replacing existing output files. Inputs are never replaced.
+    keep_folders : bool, default=False
+        Mirror the input folders under ``out_dir``: each output keeps its input's
+        path below the deepest folder all inputs share (``tree/a/x.png`` and
+        ``tree/b/x.png`` become ``out_dir/a/x.png`` and ``out_dir/b/x.png``), so
+        files of the same name in different folders do not clash.
 
     Returns
     -------
@@ -130,10 +139,13 @@ def plan_outputs(
     check_writable_folder(out, what="Output folder")
     paths = [Path(f) for f in files]
     inputs = {p.resolve(): p for p in paths}
+    folders = [Path(os.path.abspath(p.parent)) for p in paths]
+    shared = Path(os.path.commonpath(folders)) if keep_folders and paths else None
     outputs: list[Path] = []
     by_dest: dict[Path, Path] = {}
-    for f in paths:
-        dest = out / (f.stem + ".png")
+    for f, folder in zip(paths, folders):
+        below = folder.relative_to(shared) if shared is not None else Path()
+        dest = out / below / (f.stem + ".png")
         key = dest.resolve()
         if key in inputs:
             raise ValueError(
@@ -141,9 +153,15 @@ def plan_outputs(
                 f"{str(inputs[key])!r}; choose another output folder."
             )
         if key in by_dest:
+            hint = "rename one of them or clean them separately"
+            if not keep_folders and by_dest[key].parent != f.parent:
+                hint = (
+                    "pass keep_folders=True (--keep-folders) to mirror their folders "
+                    f"under {str(out)!r}, or {hint}"
+                )
             raise ValueError(
                 f"{str(by_dest[key])!r} and {str(f)!r} would both be written to "
-                f"{str(dest)!r}; rename one of them or clean them separately."
+                f"{str(dest)!r}; {hint}."
             )
         by_dest[key] = f
         outputs.append(dest)
@@ -230,6 +248,7 @@ def denoise_files(
     out_dir: PathLike,
     *,
     overwrite: bool = False,
+    keep_folders: bool = False,
     client: Any = None,
     chunk_size: int = 8,
     max_pixels: int | None = MAX_IMAGE_PIXELS,
@@ -267,6 +286,9 @@ def denoise_files(
         workers must be able to write there.
     overwrite : bool, default=False
         Replace existing output files. Input files are never replaced.
+    keep_folders : bool, default=False
+        Mirror the input folders under ``out_dir`` (see :func:`plan_outputs`),
+        e.g. for ``"tree/**/*.png"`` with ``a/x.png`` and ``b/x.png``.
     client : dask.distributed.Client, default=None
         A dask cluster to spread the chunks over. ``None`` uses the running
         default client if there is one (as dask itself does), otherwise this
@@ -346,7 +368,7 @@ def denoise_files(
     except SklearnNotFittedError as exc:
         raise NotFittedError(str(exc)) from None
     files = expand_inputs(inputs)
-    outputs = plan_outputs(files, out_dir, overwrite=overwrite)
+    outputs = plan_outputs(files, out_dir, overwrite=overwrite, keep_folders=keep_folders)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     plan = list(zip(files, outputs))
     chunks = [plan[i : i + chunk_size] for i in range(0, len(plan), chunk_size)]

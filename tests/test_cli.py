@@ -380,6 +380,19 @@ def test_denoise_max_pixels_is_the_limit_and_the_message_says_how_to_raise_it(
     assert "--max-pixels: expected an integer >= 1 or none, got '0'" in capsys.readouterr().err
 
 
+def test_denoise_keep_folders_mirrors_the_tree(model_file, tmp_path, capsys):
+    save_images(_pages(1), tmp_path / "tree" / "a", names=["x"])
+    save_images(_pages(1, (20, 12)), tmp_path / "tree" / "b", names=["x"])
+    argv = ["denoise", str(tmp_path / "tree" / "**" / "*.png"), "-o", str(tmp_path / "out")]
+    assert main([*argv, "-m", str(model_file), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "would both be written to" in err
+    assert "pass --keep-folders to" in err
+    assert main([*argv, "-m", str(model_file), "-q", "--keep-folders"]) == 0
+    assert load_images(tmp_path / "out" / "a" / "x.png")[0].shape == SHAPE
+    assert load_images(tmp_path / "out" / "b" / "x.png")[0].shape == (20, 12)
+
+
 def test_denoise_model_path_problems_are_named(scans, tmp_path, capsys):
     """A folder or a link loop given as --model is a usage mistake, told as it is."""
     out = str(tmp_path / "out")

@@ -91,6 +91,30 @@ def test_plan_outputs(tmp_path):
         plan_outputs([tmp_path / "b.tif"], tmp_path / "a.png")
 
 
+def test_plan_outputs_can_mirror_the_input_folders(tmp_path):
+    """Same names in subfolders: refused as a clash, or kept apart with keep_folders."""
+    files = [tmp_path / "tree" / "a" / "x.png", tmp_path / "tree" / "b" / "x.jpg"]
+    files.append(tmp_path / "tree" / "b" / "deep" / "y.tif")
+    with pytest.raises(ValueError, match=r"keep_folders=True \(--keep-folders\)"):
+        plan_outputs(files, tmp_path / "out")
+    plan = plan_outputs(files, tmp_path / "out", keep_folders=True)
+    out = tmp_path / "out"
+    assert plan == [out / "a" / "x.png", out / "b" / "x.png", out / "b" / "deep" / "y.png"]
+    # below the deepest folder the inputs share; one folder gives the flat plan
+    flat = plan_outputs(files[:1], tmp_path / "out", keep_folders=True)
+    assert flat == plan_outputs(files[:1], tmp_path / "out") == [out / "x.png"]
+
+
+def test_denoise_files_keep_folders_writes_the_tree(tmp_path):
+    save_images([_page()], tmp_path / "tree" / "a", names=["x"])
+    save_images([_page(4, 5)], tmp_path / "tree" / "b", names=["x"])
+    report = denoise_files(
+        _invert(), str(tmp_path / "tree" / "**" / "*.png"), tmp_path / "out", keep_folders=True
+    )
+    assert report.written == [tmp_path / "out" / "a" / "x.png", tmp_path / "out" / "b" / "x.png"]
+    assert load_images(report.written[1])[0].shape == (4, 5)
+
+
 def test_plan_outputs_refuses_an_unwritable_folder_before_any_work(tmp_path, monkeypatch):
     import docdenoise._atomic as atomic
 
