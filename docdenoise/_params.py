@@ -14,7 +14,8 @@ Every rule says what it expects in words, and a refused value raises a
 
 Rules shared by several modules (the test-time augmentation levels, the tile
 size, the thread count, the learning-rate schedules, the augmentation modes, the
-odd window sizes and the image shape of the flattened form) are defined here.
+odd window sizes, the image shape of the flattened form and the bit depths of
+written pages) are defined here.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import numpy as np
 
 __all__ = [
     "AUGMENT",
+    "BIT_DEPTHS",
     "IMAGE_SHAPE",
     "LR_SCHEDULES",
     "N_THREADS",
@@ -369,3 +371,5 @@ ODD_WINDOW = Integer(3, odd=True)
 #: None refuses it (one page is usually held as a 2-D array), ``"rows"`` makes each
 #: row an image one pixel tall, ``(H, W)`` unflattens each row.
 IMAGE_SHAPE = AnyOf(Nothing(), Options("rows"), Shape())
+#: Bits per grey level of the PNG files that ``save_images`` writes.
+BIT_DEPTHS = (8, 16)

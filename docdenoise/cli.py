@@ -349,6 +349,7 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
         args.out_dir,
         overwrite=args.overwrite,
         keep_folders=args.keep_folders,
+        bit_depth=args.bit_depth if args.bit_depth == "input" else int(args.bit_depth),
         chunk_size=1,  # one page in memory at a time: scans can be large
         max_pixels=args.max_pixels,
         progress=_show_progress(args),
@@ -456,11 +457,13 @@ examples:
 _DENOISE_EPILOG = """\
 INPUTS are image files (PNG, JPEG, TIFF), folders (their image files, not
 recursive) or quoted glob patterns ('scans/**/*.jpg'). Each page is written to
---out-dir under its own name with a .png suffix, at its original size
-(--keep-folders: under its folder below the folder all inputs share). Existing
-outputs are kept unless --overwrite is given; inputs are never overwritten. A file
-that cannot be read is reported and skipped, and the exit status is then 1.
-Output folders that cannot be written are refused before any work (exit 2).
+--out-dir under its own name with a .png suffix, at its original size and bit
+depth: 16-bit scans give 16-bit PNG files, the others 8-bit (--bit-depth 8 or 16
+writes all files so). With --keep-folders each page goes into its input's folder
+below the deepest folder all inputs share. Existing outputs are kept unless
+--overwrite is given; inputs are never overwritten. An output folder that cannot
+be written is refused before any work (exit status 2). A file that cannot be read
+is reported and skipped, and the exit status is then 1.
 
 examples:
   docdenoise denoise scans/ --out-dir cleaned/
@@ -541,7 +544,7 @@ def build_parser() -> argparse.ArgumentParser:
     ('denoise', ['scans/'], 'clean/', False)
     """
     from ._demo import DEMO_SHAPE, DEMO_TRAIN, demo_recipe
-    from .datasets import MAX_IMAGE_PIXELS
+    from .datasets import BIT_DEPTHS, MAX_IMAGE_PIXELS
     from .models import available_models
 
     tta_levels = _choices("tta", int)
@@ -740,6 +743,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="mirror the input folders under DIR (for files of the same name in "
         "different folders, e.g. 'tree/**/*.png')",
+    )
+    p.add_argument(
+        "--bit-depth",
+        choices=["input", *map(str, BIT_DEPTHS)],
+        default="input",
+        help="bits per grey level of the PNG files: 'input' (default) writes 16-bit "
+        "files for 16-bit (and floating-point) scans and 8-bit files for the others",
     )
     pixel_limit(p)
     tta_option(p)

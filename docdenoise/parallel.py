@@ -33,13 +33,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from ._atomic import check_writable_folder
-from ._params import Integer
-from .datasets import MAX_IMAGE_PIXELS, expand_inputs, load_images, save_images
+from ._params import Integer, Options
+from ._validation import to_float_image
+from .datasets import BIT_DEPTHS, MAX_IMAGE_PIXELS, expand_inputs, load_images, save_images
 from .exceptions import DocDenoiseError, NotFittedError
 
 __all__ = ["BatchReport", "check_writable_folder", "denoise_files", "plan_outputs"]
@@ -54,6 +56,8 @@ _DASK_HINT = (
 _FILE_ERRORS = (DocDenoiseError, OSError, ValueError)
 #: The ``chunk_size`` rule.
 _CHUNK_SIZE = Integer(1)
+#: The ``bit_depth`` rule: a depth ``save_images`` writes, or the input file's.
+_BIT_DEPTH = Options(*BIT_DEPTHS, "input")
 
 
 @dataclass
@@ -199,30 +203,37 @@ def _default_client() -> Any:
 
 
 def _denoise_chunk(
-    pairs: Sequence[tuple[Path, Path]], denoiser: Any, overwrite: bool, max_pixels: int | None
+    pairs: Sequence[tuple[Path, Path]],
+    denoiser: Any,
+    overwrite: bool,
+    max_pixels: int | None,
+    bit_depth: int | str,
 ) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Read, clean and write one chunk of pages (runs on a worker).
 
     Pages of the chunk are cleaned in one ``transform`` call, so the network
     batches pages of equal size. A file that cannot be read, cleaned or written is
-    reported and skipped.
+    reported and skipped. Pages are read as stored (``uint8``, ``uint16``, float)
+    and scaled to float32 as :func:`~docdenoise.datasets.load_images` does, so that
+    ``bit_depth="input"`` knows which inputs had more than 8 bits.
     """
     failed: list[tuple[Path, str]] = []
-    loaded: list[tuple[Path, Path, Any]] = []
+    loaded: list[tuple[Path, Path, Any, int]] = []
     for src, dest in pairs:
         try:
-            (image,) = load_images(src, max_pixels=max_pixels)
+            (stored,) = load_images(src, max_pixels=max_pixels, as_float=False)
         except _FILE_ERRORS as exc:
             failed.append((src, str(exc)))
         else:
-            loaded.append((src, dest, image))
+            depth = bit_depth if bit_depth != "input" else 8 if stored.dtype == np.uint8 else 16
+            loaded.append((src, dest, to_float_image(stored, name=str(src)), int(depth)))
     if not loaded:
         return [], failed
     try:
-        cleaned = denoiser.transform([image for _, _, image in loaded])
+        cleaned = denoiser.transform([image for _, _, image, _ in loaded])
     except _FILE_ERRORS:  # find the culprit(s): clean the pages one by one
         cleaned = []
-        for src, _, image in loaded:
+        for src, _, image, _ in loaded:
             try:
                 (page,) = denoiser.transform([image])
             except _FILE_ERRORS as exc:
@@ -230,11 +241,13 @@ def _denoise_chunk(
                 page = None
             cleaned.append(page)
     written: list[Path] = []
-    for (src, dest, _), page in zip(loaded, cleaned):
+    for (src, dest, _, depth), page in zip(loaded, cleaned):
         if page is None:
             continue
         try:
-            save_images([page], dest.parent, names=[dest.name], overwrite=overwrite)
+            save_images(
+                [page], dest.parent, names=[dest.name], overwrite=overwrite, bit_depth=depth
+            )
         except _FILE_ERRORS as exc:
             failed.append((src, str(exc)))
         else:
@@ -252,6 +265,7 @@ def denoise_files(
     client: Any = None,
     chunk_size: int = 8,
     max_pixels: int | None = MAX_IMAGE_PIXELS,
+    bit_depth: int | str = "input",
     progress: bool = False,
     on_error: Callable[[Path, str], None] | None = None,
 ) -> BatchReport:
@@ -262,7 +276,8 @@ def denoise_files(
     then pages are read, cleaned and written in chunks of ``chunk_size``: one
     chunk after another in this process, or each chunk a task on a dask cluster
     (the denoiser is sent to every worker once). Each output keeps its input's
-    name (with a ``.png`` suffix) and size and is written atomically. A file that
+    name (with a ``.png`` suffix), size and, by default, bit depth (16-bit scans
+    give 16-bit PNG files, the others 8-bit), and is written atomically. A file that
     cannot be read, cleaned or written is skipped and reported; the others are
     still cleaned.
 
@@ -301,6 +316,11 @@ def denoise_files(
     max_pixels : int or None, default=docdenoise.datasets.MAX_IMAGE_PIXELS
         Skip (and report) image files with more pixels than this, 2**28 by default
         (see :func:`~docdenoise.datasets.load_images`); ``None``: no limit.
+    bit_depth : {"input", 8, 16}, default="input"
+        Bits per grey level of the written PNG files: ``"input"`` writes 16-bit
+        files for inputs with more than 8 bits per grey level (16-bit and
+        floating-point scans) and 8-bit files for the others; 8 or 16 writes all
+        files so.
     progress : bool, default=False
         Show a progress bar over the pages (tqdm, on stderr), advanced as chunks
         finish.
@@ -358,6 +378,7 @@ def denoise_files(
     ...     denoise_files(den, ["scans/"], "cleaned/", client=client)
     """
     _CHUNK_SIZE.check("chunk_size", chunk_size)
+    _BIT_DEPTH.check("bit_depth", bit_depth)
     if not hasattr(denoiser, "transform"):
         raise TypeError(
             f"denoiser must be a fitted transformer with a transform method, got "
@@ -377,7 +398,7 @@ def denoise_files(
     results: list[tuple[list[Path], list[tuple[Path, str]]]] = [([], [])] * len(chunks)
     bar = tqdm(total=len(files), desc="denoising", unit="page", disable=not progress)
     try:
-        options = {"overwrite": overwrite, "max_pixels": max_pixels}
+        options = {"overwrite": overwrite, "max_pixels": max_pixels, "bit_depth": bit_depth}
         for i, (written, failed) in _run_chunks(chunks, denoiser, options, client):
             failed = sorted(failed, key=lambda item: order[item[0]])
             results[i] = written, failed

@@ -393,6 +393,20 @@ def test_denoise_keep_folders_mirrors_the_tree(model_file, tmp_path, capsys):
     assert load_images(tmp_path / "out" / "b" / "x.png")[0].shape == (20, 12)
 
 
+def test_denoise_keeps_16_bit_scans_16_bit(model_file, tmp_path, capsys):
+    (tmp_path / "in").mkdir()
+    Image.fromarray((_pages(1)[0] * 65535).astype(np.uint16)).save(tmp_path / "in" / "s.png")
+    argv = ["denoise", str(tmp_path / "in"), "-m", str(model_file), "-q"]
+    assert main([*argv, "-o", str(tmp_path / "o1")]) == 0
+    with Image.open(tmp_path / "o1" / "s.png") as im:
+        assert im.mode == "I;16"
+    assert main([*argv, "-o", str(tmp_path / "o2"), "--bit-depth", "8"]) == 0
+    with Image.open(tmp_path / "o2" / "s.png") as im:
+        assert im.mode == "L"
+    assert main(["denoise", "--help"]) == 0
+    assert "16-bit" in " ".join(capsys.readouterr().out.split())
+
+
 def test_denoise_model_path_problems_are_named(scans, tmp_path, capsys):
     """A folder or a link loop given as --model is a usage mistake, told as it is."""
     out = str(tmp_path / "out")

@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 import pytest
+from PIL import Image
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.preprocessing import FunctionTransformer
 
@@ -113,6 +114,29 @@ def test_denoise_files_keep_folders_writes_the_tree(tmp_path):
     )
     assert report.written == [tmp_path / "out" / "a" / "x.png", tmp_path / "out" / "b" / "x.png"]
     assert load_images(report.written[1])[0].shape == (4, 5)
+
+
+def _bits(path):
+    with Image.open(path) as im:
+        return 16 if im.mode.startswith("I;16") else 8
+
+
+def test_denoise_files_keeps_16_bits_where_the_input_had_them(tmp_path):
+    page16 = (RNG.random((6, 9)) * 65535).astype(np.uint16)
+    (tmp_path / "in").mkdir()
+    Image.fromarray(page16).save(tmp_path / "in" / "deep.png")
+    save_images([_page()], tmp_path / "in", names=["flat"])
+    report = denoise_files(_invert(), [tmp_path / "in"], tmp_path / "out")
+    assert [p.name for p in report.written] == ["deep.png", "flat.png"]
+    assert [_bits(p) for p in report.written] == [16, 8]
+    (out16,) = load_images(report.written[0])
+    np.testing.assert_allclose(out16, 1 - page16 / 65535, atol=1 / 65535)
+    report = denoise_files(_invert(), [tmp_path / "in"], tmp_path / "o8", bit_depth=8)
+    assert [_bits(p) for p in report.written] == [8, 8]
+    report = denoise_files(_invert(), [tmp_path / "in"], tmp_path / "o16", bit_depth=16)
+    assert [_bits(p) for p in report.written] == [16, 16]
+    with pytest.raises(ValueError, match="bit_depth must be one of 8, 16, 'input'"):
+        denoise_files(_invert(), [tmp_path / "in"], tmp_path / "o", bit_depth="same")
 
 
 def test_plan_outputs_refuses_an_unwritable_folder_before_any_work(tmp_path, monkeypatch):

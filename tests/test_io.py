@@ -202,6 +202,21 @@ def test_max_image_pixels_is_public():
 # --------------------------------------------------------------------------- save
 
 
+def test_save_16_bit(tmp_path):
+    page = np.linspace(0, 1, 48, dtype=np.float32).reshape(6, 8)
+    page[0, 1] = 1 / 65535  # below the smallest 8-bit step
+    (path,) = save_images([page], tmp_path, names=["p"], bit_depth=16)
+    with Image.open(path) as im:
+        assert im.mode == "I;16"
+    (back,) = load_images(path)
+    np.testing.assert_allclose(back, page, atol=0.5 / 65535)
+    (path8,) = save_images([page], tmp_path, names=["p8"])  # 8 bits unless asked
+    with Image.open(path8) as im:
+        assert im.mode == "L"
+    with pytest.raises(ValueError, match="bit_depth must be 8 or 16, got 12"):
+        save_images([page], tmp_path, names=["p12"], bit_depth=12)
+
+
 def test_save_roundtrip_and_default_names(tmp_path):
     imgs = [np.linspace(0, 1, 12, dtype=np.float32).reshape(3, 4), np.zeros((2, 5))]
     paths = save_images(imgs, tmp_path / "out")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from ._io import MAX_IMAGE_PIXELS, expand_inputs, load_images, save_images
+from ._io import BIT_DEPTHS, MAX_IMAGE_PIXELS, expand_inputs, load_images, save_images
 from ._kaggle import load_dirty_documents
 from ._pairs import load_image_pairs
 from ._synthetic import make_dirty_documents
 
 __all__: list[str] = [
+    "BIT_DEPTHS",
     "MAX_IMAGE_PIXELS",
     "expand_inputs",
     "load_dirty_documents",

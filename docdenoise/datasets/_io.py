@@ -36,11 +36,13 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .._atomic import atomic_write
+from .._params import BIT_DEPTHS, Options
 from .._paths import path_problem
 from .._validation import check_images, to_float_image
 from ..exceptions import ImageFileError
 
 __all__ = [
+    "BIT_DEPTHS",
     "IMAGE_EXTENSIONS",
     "MAX_IMAGE_PIXELS",
     "expand_inputs",
@@ -428,8 +430,8 @@ def _write_png(im: Image.Image, dest: Path, overwrite: bool) -> None:
         ) from None
 
 
-def save_images(images, paths_or_dir, *, names=None, overwrite=False):
-    """Write images as 8-bit grayscale PNG files, atomically.
+def save_images(images, paths_or_dir, *, names=None, overwrite=False, bit_depth=8):
+    """Write images as 8-bit (or 16-bit) grayscale PNG files, atomically.
 
     Each file is written to a temporary file in the destination folder and moved
     into place, so a crash never leaves a half-written PNG under the final name.
@@ -440,7 +442,7 @@ def save_images(images, paths_or_dir, *, names=None, overwrite=False):
     images : 2-D array, list of 2-D arrays, or ndarray of shape (n, H, W)
         Images in any form :class:`~docdenoise.DocumentDenoiser` accepts. Floats
         must lie in ``[0, 1]``; uint8 and uint16 are scaled by their range. Values
-        are rounded to 256 grey levels.
+        are rounded to 256 grey levels (65536 with ``bit_depth=16``).
     paths_or_dir : str, path-like or list of them
         A folder (created if missing) to write ``names`` into, one path per image,
         or a single ``.png`` path for a single image.
@@ -450,6 +452,9 @@ def save_images(images, paths_or_dir, *, names=None, overwrite=False):
     overwrite : bool, default=False
         Replace existing files. If False, an existing destination raises
         :class:`~docdenoise.exceptions.ImageFileError` before anything is written.
+    bit_depth : {8, 16}, default=8
+        Bits per grey level: 8 (what every viewer and OCR engine reads) or 16 (to
+        keep the precision of 16-bit scans).
 
     Returns
     -------
@@ -476,6 +481,7 @@ def save_images(images, paths_or_dir, *, names=None, overwrite=False):
     >>> [p.name for p in save_images(np.full((2, 8, 8), 0.5), folder)]
     ['0000.png', '0001.png']
     """
+    Options(*BIT_DEPTHS).check("bit_depth", bit_depth)
     if isinstance(images, np.ndarray) and images.ndim == 2:
         images = [images]
     batch = check_images(images, name="images")
@@ -492,7 +498,8 @@ def save_images(images, paths_or_dir, *, names=None, overwrite=False):
         if d.exists() and d.is_dir():
             raise ImageFileError(f"{str(d)!r} is a folder; expected a file path.")
         d.parent.mkdir(parents=True, exist_ok=True)
+    top, dtype = (65535.0, np.uint16) if bit_depth == 16 else (255.0, np.uint8)
     for img, dest in zip(batch.images, dests):
-        levels = np.round(img * np.float32(255.0)).astype(np.uint8)
+        levels = np.round(img * np.float32(top)).astype(dtype)
         _write_png(Image.fromarray(levels), dest, overwrite)
     return dests
