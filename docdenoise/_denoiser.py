@@ -188,6 +188,9 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         share of the cores in joblib workers (``GridSearchCV(n_jobs=k)``) and in
         dask worker processes; set ``1`` when several estimators work in threads of
         one process (e.g. a ``dask.distributed`` cluster with ``processes=False``).
+        On a machine shared with other work, torch's threads wait passively
+        because ``import docdenoise`` sets ``OMP_WAIT_POLICY=PASSIVE`` before torch
+        loads (see "On a busy machine" in the performance guide).
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, the validation split and shuffling. With an
         int, results are reproducible on the CPU.
