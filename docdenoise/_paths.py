@@ -14,21 +14,23 @@ import os
 __all__ = ["path_problem"]
 
 
-def path_problem(path: str | os.PathLike) -> str:
-    """Why ``path`` cannot be opened as a file, as the end of a sentence.
+def path_problem(path: str | os.PathLike, kind: str = "file") -> str:
+    """Why ``path`` cannot be used as a ``kind`` (``"file"`` or ``"folder"``), in words.
 
     Parameters
     ----------
     path : str or path-like
-        A path that is not an existing regular file.
+        A path that is not an existing regular file (or folder).
+    kind : {"file", "folder"}, default="file"
+        What was expected there.
 
     Returns
     -------
     problem : str
-        ``"does not exist"``, ``"is a broken symbolic link (to 'x', which does not
-        exist)"``, ``"leads into a loop of symbolic links"``, ``"cannot be reached:
-        permission denied"``, ``"is a folder, not a file"`` or ``"is not a regular
-        file"``.
+        The end of a sentence: ``"does not exist"``, ``"is a broken symbolic link
+        (to 'x', which does not exist)"``, ``"leads into a loop of symbolic
+        links"``, ``"cannot be reached: permission denied"``, ``"is a folder, not a
+        file"``, ``"is a file, not a folder"`` or ``"is not a regular file"``.
 
     Examples
     --------
@@ -47,6 +49,8 @@ def path_problem(path: str | os.PathLike) -> str:
             target = os.readlink(os.fspath(path))
             return f"is a broken symbolic link (to {target!r}, which does not exist)"
         return "does not exist"
+    if kind == "folder":
+        return "is a file, not a folder"
     if os.path.isdir(path):
         return "is a folder, not a file"
     return "is not a regular file"

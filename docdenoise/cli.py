@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
 import re
 import sys
 import time
@@ -144,6 +145,8 @@ def _duration(seconds: float) -> str:
 
 def _existing_dir(path: str, what: str) -> Path:
     folder = Path(path)
+    if os.path.islink(folder) and not folder.exists():
+        raise CommandLineError(f"{what} {path!r} is a broken symbolic link or a loop of links.")
     if not folder.exists():
         raise CommandLineError(f"{what} {path!r} does not exist.")
     if not folder.is_dir():

@@ -221,6 +221,9 @@ def test_train_and_evaluate_check_their_output_folders_first(
 def test_train_bad_data_folders(tmp_path, capsys):
     assert main(["train", str(tmp_path / "nope"), "-o", str(tmp_path / "m")]) == 2
     assert "Data folder" in capsys.readouterr().err
+    (tmp_path / "loop").symlink_to("loop")
+    assert main(["train", str(tmp_path / "loop"), "-o", str(tmp_path / "m")]) == 2
+    assert "loop' is a broken symbolic link or a loop of links" in capsys.readouterr().err
     (tmp_path / "empty").mkdir()
     assert main(["train", str(tmp_path / "empty"), "-o", str(tmp_path / "m")]) == 1
     assert "neither train/ + train_cleaned/" in capsys.readouterr().err

@@ -75,6 +75,18 @@ def test_expand_inputs_and_load_images_name_bad_links(tmp_path, link_to, match):
         load_images([link])
 
 
+def test_data_folders_that_are_files_or_bad_links_are_named(tmp_path):
+    from docdenoise.datasets import load_dirty_documents
+
+    (tmp_path / "notes.txt").write_text("not a folder")
+    (tmp_path / "loop").symlink_to("loop")
+    for load in (load_image_pairs, load_dirty_documents):
+        with pytest.raises(ImageFileError, match=r"notes\.txt' is a file, not a folder"):
+            load(tmp_path / "notes.txt")
+        with pytest.raises(ImageFileError, match=r"'.*loop' leads into a loop of symbolic links"):
+            load(tmp_path / "loop")
+
+
 def test_plan_outputs(tmp_path):
     plan = plan_outputs([tmp_path / "x" / "a.jpg", tmp_path / "b.TIF"], tmp_path / "out")
     assert plan == [tmp_path / "out" / "a.png", tmp_path / "out" / "b.png"]

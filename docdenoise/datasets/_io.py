@@ -90,7 +90,7 @@ def natural_key(name: str | os.PathLike) -> list[Any]:
 def list_image_files(folder: Path, pattern: str | None = None) -> list[Path]:
     """The image files of a folder (not hidden, not recursive), in natural order."""
     if not folder.is_dir():
-        raise ImageFileError(f"Image folder {str(folder)!r} does not exist.")
+        raise ImageFileError(f"Image folder {str(folder)!r} {path_problem(folder, 'folder')}.")
     files = [
         p
         for p in folder.iterdir()

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
+from .._paths import path_problem
 from ..exceptions import ImageFileError
 from ._io import MAX_IMAGE_PIXELS, list_image_files, read_image
 from ._pairs import load_groups, read_pairs
@@ -95,7 +96,7 @@ def load_dirty_documents(path, *, include_test=True, max_pixels=MAX_IMAGE_PIXELS
     """
     root = Path(path)
     if not root.is_dir():
-        raise ImageFileError(f"Data folder {str(root)!r} does not exist.")
+        raise ImageFileError(f"Data folder {str(root)!r} {path_problem(root, 'folder')}.")
     for sub in ("train", "train_cleaned"):
         if not (root / sub).is_dir():
             raise ImageFileError(

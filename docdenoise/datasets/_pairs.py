@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
+from .._paths import path_problem
 from ..exceptions import ImageFileError
 from ._io import MAX_IMAGE_PIXELS, list_image_files, read_image
 
@@ -157,7 +158,7 @@ def load_image_pairs(
     """
     root = Path(path)
     if not root.is_dir():
-        raise ImageFileError(f"Data folder {str(root)!r} does not exist.")
+        raise ImageFileError(f"Data folder {str(root)!r} {path_problem(root, 'folder')}.")
     if (root / "train").is_dir() and (root / "train_cleaned").is_dir():
         noisy_dir, clean_dir, key = root / "train", root / "train_cleaned", _by_name
     elif (root / "noisy").is_dir() and (root / "clean").is_dir():
