@@ -29,6 +29,7 @@ import numpy as np
 
 __all__ = [
     "AUGMENT",
+    "DPI",
     "LR_SCHEDULES",
     "N_THREADS",
     "ODD_WINDOW",
@@ -364,3 +365,5 @@ LR_SCHEDULES = ("cosine", "onecycle", "plateau")
 AUGMENT = AnyOf(Bool(), Options("flips"))
 #: Side of a square window centred on a pixel (median filters, SSIM).
 ODD_WINDOW = Integer(3, odd=True)
+#: A resolution: reading PDF pages, writing pages (``dpi``).
+DPI = Real(gt=0, unit="dots per inch")

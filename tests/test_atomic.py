@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from docdenoise._atomic import atomic_write, atomic_write_bytes
+from docdenoise._atomic import atomic_path, atomic_write, atomic_write_bytes
 
 
 def test_writes_replaces_and_refuses_to_overwrite(tmp_path):
@@ -38,3 +38,19 @@ def test_bad_destinations(tmp_path):
         atomic_write_bytes(tmp_path / "missing" / "f.bin", b"")
     with pytest.raises(IsADirectoryError, match="is a folder"):
         atomic_write_bytes(tmp_path, b"")
+
+
+def test_atomic_path_for_writers_that_want_a_file_name(tmp_path):
+    path = tmp_path / "f.bin"
+    with atomic_path(path, overwrite=False) as tmp:
+        assert tmp.parent == tmp_path and tmp.is_file()
+        tmp.write_bytes(b"new")
+        assert not path.exists()  # only complete files appear
+    assert path.read_bytes() == b"new"
+    with pytest.raises(RuntimeError, match="halfway"), atomic_path(path) as tmp:
+        tmp.write_bytes(b"half")
+        raise RuntimeError("halfway")
+    with pytest.raises(FileExistsError), atomic_path(path, overwrite=False) as tmp:
+        tmp.write_bytes(b"other")
+    assert path.read_bytes() == b"new"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]  # no temporary files

@@ -1,7 +1,7 @@
-"""Read and write grayscale document images (PNG, JPEG, TIFF).
+"""Read and write grayscale document images (PNG, JPEG, TIFF, BMP, WebP).
 
-Grayscale rule applied by :func:`load_images`
--------------------------------------------------
+Grayscale rule applied by :func:`~docdenoise.datasets.load_images`
+--------------------------------------------------------------------
 ========================  ============================================================
 File mode (Pillow)        Result
 ========================  ============================================================
@@ -16,7 +16,8 @@ File mode (Pillow)        Result
 ``F`` (32-bit float)      must already lie in [0, 1]
 ========================  ============================================================
 
-JPEG EXIF orientation is applied; a multi-page TIFF gives its first page.
+JPEG EXIF orientation is applied. The pages of multi-page TIFF and PDF files are
+read by :mod:`docdenoise.datasets._pages`.
 """
 
 from __future__ import annotations
@@ -40,20 +41,24 @@ from ..exceptions import ImageFileError
 __all__ = [
     "IMAGE_EXTENSIONS",
     "MAX_IMAGE_PIXELS",
+    "PAGE_EXTENSIONS",
     "expand_inputs",
     "list_image_files",
-    "load_images",
     "natural_key",
     "read_image",
     "save_images",
 ]
 
-#: File name suffixes :func:`load_images` picks up in a directory.
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+#: File name suffixes of the image files read in a folder.
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 
-#: Largest image (width * height) that :func:`load_images` opens by default: 2**28
-#: pixels, e.g. 16384 x 16384, a 1 GiB float32 array. Larger files are refused as
-#: possible decompression bombs.
+#: File name suffixes :func:`~docdenoise.datasets.load_images` and
+#: :func:`expand_inputs` pick up in a folder: PDF and the image files.
+PAGE_EXTENSIONS = (".pdf", *IMAGE_EXTENSIONS)
+
+#: Largest image (width * height) that :func:`~docdenoise.datasets.load_images` opens
+#: by default: 2**28 pixels, e.g. 16384 x 16384, a 1 GiB float32 array. Larger files
+#: are refused as possible decompression bombs.
 MAX_IMAGE_PIXELS = 2**28
 
 _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
@@ -82,87 +87,111 @@ def natural_key(name: str | os.PathLike) -> list[Any]:
     return [int(p) if p.isdigit() else p.lower() for p in parts] + [text]
 
 
-def list_image_files(folder: Path, pattern: str | None = None) -> list[Path]:
-    """The image files of a folder (not hidden, not recursive), in natural order."""
+def _visible_files(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")]
+
+
+def list_image_files(
+    folder: Path, pattern: str | None = None, extensions: tuple[str, ...] = IMAGE_EXTENSIONS
+) -> list[Path]:
+    """The files of a folder with these suffixes (not hidden, not recursive), in natural order."""
     if not folder.is_dir():
         raise ImageFileError(f"Image folder {str(folder)!r} does not exist.")
     files = [
         p
-        for p in folder.iterdir()
-        if p.is_file()
-        and not p.name.startswith(".")
-        and p.suffix.lower() in IMAGE_EXTENSIONS
-        and (pattern is None or fnmatch(p.name, pattern))
+        for p in _visible_files(folder)
+        if p.suffix.lower() in extensions and (pattern is None or fnmatch(p.name, pattern))
     ]
     if not files:
-        what = f"matching {pattern!r}" if pattern else "(" + ", ".join(IMAGE_EXTENSIONS) + ")"
+        what = f"matching {pattern!r}" if pattern else "(" + ", ".join(extensions) + ")"
         raise ImageFileError(f"No image files {what} found in folder {str(folder)!r}.")
     return sorted(files, key=natural_key)
 
 
-def expand_inputs(inputs: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
-    """Turn files, folders and glob patterns into a list of image files.
+def expand_inputs(
+    inputs: str | os.PathLike | Iterable[str | os.PathLike], *, return_skipped: bool = False
+) -> Any:
+    """Turn files, folders and glob patterns into a list of image and PDF files.
 
-    A folder contributes its image files (``.png``, ``.jpg``, ``.jpeg``, ``.tif``,
-    ``.tiff``; not recursive; natural sort). A pattern such as ``"scans/*.jpg"`` or
-    ``"scans/**/*.png"`` contributes the image files it matches (natural sort). A
-    plain file is taken as given, whatever its suffix, so that a file that cannot
-    be read is reported rather than silently ignored. Duplicates are dropped.
+    A folder contributes its PDF and image files (``.pdf``, ``.png``, ``.jpg``,
+    ``.jpeg``, ``.tif``, ``.tiff``, ``.bmp``, ``.webp``; not recursive; natural
+    sort). A pattern such as ``"scans/*.jpg"`` or ``"scans/**/*.png"`` contributes
+    the files of those kinds it matches (natural sort). A plain file is taken as
+    given, whatever its suffix, so that a file that cannot be read is reported
+    rather than silently ignored. Duplicates are dropped. The other files of a
+    folder or a pattern are not read; ``return_skipped`` lists them.
 
     Parameters
     ----------
     inputs : str, path-like or iterable of them
         Files, folders and glob patterns.
+    return_skipped : bool, default=False
+        Also return the files found in folders and patterns that are not of a kind
+        docdenoise reads (hidden files aside).
 
     Returns
     -------
     files : list of pathlib.Path
-        The image files, in the order given.
+        The image and PDF files, in the order given.
+    skipped : list of pathlib.Path
+        Only with ``return_skipped=True``: the other files, in the order found.
 
     Raises
     ------
     ImageFileError
         No inputs, an input that does not exist, a pattern that matches no image
-        file, or a folder without image files.
+        or PDF file, or a folder without one.
 
     Examples
     --------
     >>> import tempfile
     >>> from pathlib import Path
     >>> folder = Path(tempfile.mkdtemp())
-    >>> for name in ["10.png", "2.png", "notes.txt"]:
+    >>> for name in ["10.png", "2.png", "scan.pdf", "notes.txt"]:
     ...     _ = (folder / name).write_bytes(b"")
     >>> from docdenoise.datasets import expand_inputs
-    >>> [p.name for p in expand_inputs([folder])]
-    ['2.png', '10.png']
+    >>> files, skipped = expand_inputs([folder], return_skipped=True)
+    >>> [p.name for p in files], [p.name for p in skipped]
+    (['2.png', '10.png', 'scan.pdf'], ['notes.txt'])
     >>> [p.name for p in expand_inputs([str(folder / "1*.png")])]
     ['10.png']
     """
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     files: list[Path] = []
+    skipped: list[Path] = []
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            files += list_image_files(path)
+            found = sorted(_visible_files(path), key=natural_key)
+            kind = f"image or PDF files ({', '.join(PAGE_EXTENSIONS)})"
+            where = f"in folder {str(path)!r}"
         elif path.exists():
             files.append(path)
+            continue
         elif glob.has_magic(str(item)):
-            matches = [
-                Path(m)
-                for m in glob.glob(str(item), recursive=True)
-                if Path(m).is_file() and Path(m).suffix.lower() in IMAGE_EXTENSIONS
-            ]
-            if not matches:
-                raise ImageFileError(f"No image files match the pattern {str(item)!r}.")
-            files += sorted(matches, key=lambda p: (natural_key(p.parent), natural_key(p)))
+            found = [Path(m) for m in glob.glob(str(item), recursive=True) if Path(m).is_file()]
+            found.sort(key=lambda p: (natural_key(p.parent), natural_key(p)))
+            kind, where = "image or PDF files", f"match the pattern {str(item)!r}"
         else:
             raise ImageFileError(f"Input {str(item)!r} does not exist.")
+        readable = [p for p in found if p.suffix.lower() in PAGE_EXTENSIONS]
+        others = [p for p in found if p.suffix.lower() not in PAGE_EXTENSIONS]
+        if not readable:
+            also = f"; only {len(others)} other file(s), e.g. {others[0].name!r}" if others else ""
+            raise ImageFileError(f"No {kind} {where}{also}.")
+        files += readable
+        skipped += others
     if not files:
         raise ImageFileError("No input files given.")
+    unique = _drop_duplicates(files)
+    return (unique, _drop_duplicates(skipped)) if return_skipped else unique
+
+
+def _drop_duplicates(paths: list[Path]) -> list[Path]:
     seen: set[Path] = set()
     unique = []
-    for f in files:
+    for f in paths:
         key = f.resolve()
         if key not in seen:
             seen.add(key)
@@ -170,11 +199,13 @@ def expand_inputs(inputs: str | os.PathLike | Iterable[str | os.PathLike]) -> li
     return unique
 
 
-def _resolve_paths(paths_or_dir: Any, pattern: str | None) -> list[Path]:
+def _resolve_paths(
+    paths_or_dir: Any, pattern: str | None, extensions: tuple[str, ...] = IMAGE_EXTENSIONS
+) -> list[Path]:
     if isinstance(paths_or_dir, (str, os.PathLike)):
         path = Path(paths_or_dir)
         if path.is_dir():
-            return list_image_files(path, pattern)
+            return list_image_files(path, pattern, extensions)
         return [path]
     if isinstance(paths_or_dir, Iterable):
         paths = [Path(p) for p in paths_or_dir]
@@ -222,14 +253,20 @@ def _to_grayscale_array(im: Image.Image, path: Path) -> np.ndarray:
     return np.asarray(im.convert("RGB").convert("L"))
 
 
-def _open_checked(path: Path, max_pixels: int | None) -> Image.Image:
+def _check_file(path: Path, what: str = "Image file") -> None:
+    """Refuse a missing path, a folder and an empty file, naming them."""
     name = str(path)
     if not path.exists():
-        raise ImageFileError(f"Image file {name!r} does not exist.")
+        raise ImageFileError(f"{what} {name!r} does not exist.")
     if not path.is_file():
         raise ImageFileError(f"{name!r} is not a file.")
     if path.stat().st_size == 0:
-        raise ImageFileError(f"Image file {name!r} is empty (0 bytes).")
+        raise ImageFileError(f"{what} {name!r} is empty (0 bytes).")
+
+
+def _open_checked(path: Path, max_pixels: int | None) -> Image.Image:
+    name = str(path)
+    _check_file(path)
     try:
         with warnings.catch_warnings():
             # Our own limit below decides; Pillow's warning would be noise.
@@ -252,7 +289,8 @@ def _open_checked(path: Path, max_pixels: int | None) -> Image.Image:
         ) from None
     except UnidentifiedImageError:
         raise ImageFileError(
-            f"{name!r} is not an image file Pillow can read; expected PNG, JPEG or TIFF."
+            f"{name!r} is not an image file Pillow can read; expected PNG, JPEG, TIFF, "
+            "BMP or WebP (or a PDF)."
         ) from None
     except PermissionError:
         raise ImageFileError(f"Image file {name!r} cannot be read: permission denied.") from None
@@ -262,7 +300,7 @@ def _open_checked(path: Path, max_pixels: int | None) -> Image.Image:
 
 
 def read_image(path: Path, *, as_float: bool, max_pixels: int | None) -> np.ndarray:
-    """One image file as a 2-D array (see :func:`load_images`)."""
+    """The first page of an image file as a 2-D array (see ``load_images``)."""
     im = _open_checked(path, max_pixels)
     try:
         if im.format == "JPEG" or "exif" in im.info:
@@ -273,76 +311,6 @@ def read_image(path: Path, *, as_float: bool, max_pixels: int | None) -> np.ndar
     if as_float:
         return to_float_image(arr, name=str(path))
     return arr
-
-
-def load_images(
-    paths_or_dir,
-    *,
-    pattern=None,
-    as_float=True,
-    return_paths=False,
-    max_pixels=MAX_IMAGE_PIXELS,
-):
-    """Load grayscale images from a folder, a file, or a list of files.
-
-    Colour, alpha, palette, 1-bit and 16-bit files are turned into grayscale by the
-    rule in the module docstring (ITU-R 601-2 luma, transparency composited onto
-    white, 16-bit divided by 65535).
-
-    Parameters
-    ----------
-    paths_or_dir : str, path-like or list of them
-        A folder (its ``.png``, ``.jpg``, ``.jpeg``, ``.tif`` and ``.tiff`` files,
-        not recursive, hidden files skipped, natural sort by name so that
-        ``2.png`` comes before ``10.png``), a single image file, or a list of image
-        files (kept in the given order).
-    pattern : str, default=None
-        Shell-style pattern (``"*.png"``) that file names in a folder must match.
-        Ignored for explicit files.
-    as_float : bool, default=True
-        If True, return float32 arrays in ``[0, 1]``. If False, return the grey
-        levels as stored: uint8 for 8-bit and 1-bit files (0/255), uint16 for
-        16-bit files, float32 for floating-point TIFF.
-    return_paths : bool, default=False
-        Also return the path of each image.
-    max_pixels : int or None, default=MAX_IMAGE_PIXELS
-        Refuse images with more than this many pixels (``2**28``). ``None`` turns the
-        check off; Pillow's own limit (``2 * PIL.Image.MAX_IMAGE_PIXELS``) still
-        applies.
-
-    Returns
-    -------
-    images : list of ndarray of shape (H, W)
-        One 2-D array per file.
-    paths : list of pathlib.Path
-        Only when ``return_paths=True``: the file of each image.
-
-    Raises
-    ------
-    ImageFileError
-        A file is missing, empty, not an image, truncated or corrupt, too large; or
-        a folder holds no image files. The message names the file.
-
-    See Also
-    --------
-    save_images : Write images as 8-bit grayscale PNG.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> import numpy as np
-    >>> from docdenoise.datasets import load_images, save_images
-    >>> folder = tempfile.mkdtemp()
-    >>> _ = save_images([np.zeros((4, 6)), np.ones((5, 3))], folder, names=["2", "10"])
-    >>> images, paths = load_images(folder, return_paths=True)
-    >>> [p.name for p in paths], images[0].shape, images[0].dtype
-    (['2.png', '10.png'], (4, 6), dtype('float32'))
-    """
-    paths = _resolve_paths(paths_or_dir, pattern)
-    images = [read_image(p, as_float=as_float, max_pixels=max_pixels) for p in paths]
-    if return_paths:
-        return images, paths
-    return images
 
 
 def _png_name(name: str) -> str:
@@ -426,7 +394,7 @@ def save_images(images, paths_or_dir, *, names=None, overwrite=False):
 
     See Also
     --------
-    load_images : Read images back as float32 arrays.
+    docdenoise.datasets.load_images : Read images back as float32 arrays.
 
     Examples
     --------
