@@ -10,6 +10,7 @@ from __future__ import annotations
 from . import baselines, datasets, evaluation, metrics, models, ocr, scorers
 from ._denoiser import DocumentDenoiser, pretrained_models
 from ._devices import available_devices, resolve_device
+from ._searchable import make_searchable_pdf
 from ._version import __version__
 from .baselines import ClassicalDenoiser
 from .exceptions import (
@@ -49,6 +50,7 @@ __all__ = [
     "TrainingInterruptedWarning",
     "__version__",
     "available_devices",
+    "make_searchable_pdf",
     "pretrained_models",
     "resolve_device",
 ]
