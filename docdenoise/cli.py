@@ -1,13 +1,14 @@
-"""The ``docdenoise`` command: demo, train, denoise, evaluate, info.
+"""The ``docdenoise`` command: demo, train, denoise, ocr, evaluate, info.
 
 Each command parses its arguments, calls the library through its public names and
 prints what happened; the work itself lives in library functions
-(:func:`docdenoise.parallel.denoise_files`,
+(:func:`docdenoise.parallel.denoise_files`, :func:`docdenoise.make_searchable_pdf`,
 :func:`docdenoise.datasets.load_image_pairs`, :mod:`docdenoise.evaluation`, and the
 modules that serve only this command: ``_demo`` and ``_info``), so the command line
 and Python code behave the same. The options of estimator parameters take their
 choices, defaults and checks from ``DocumentDenoiser.parameter_rules`` and the
-estimator's defaults.
+estimator's defaults; those of ``denoise``'s page options from
+``docdenoise.parallel.PARAMETER_RULES``.
 
 Exit status: 0 on success, 1 when the work failed (an unreadable file, a damaged
 model, a page that could not be cleaned), 2 for usage mistakes found before any
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import inspect
 import sys
 import time
 import warnings
@@ -300,13 +302,18 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _names(paths: Sequence[Path], most: int = 5) -> str:
+    names = ", ".join(p.name for p in paths[:most])
+    return names + (f" and {len(paths) - most} more" if len(paths) > most else "")
+
+
 def _cmd_denoise(args: argparse.Namespace) -> int:
     from .datasets import expand_inputs
     from .parallel import denoise_files, plan_outputs
 
     try:  # check every path before loading the model
-        files = expand_inputs(args.inputs)
-        plan_outputs(files, args.out_dir, overwrite=args.overwrite)
+        files, unsupported = expand_inputs(args.inputs, return_skipped=True)
+        plan_outputs(files, args.out_dir, overwrite=args.overwrite, pages=args.pages)
     except (ValueError, FileExistsError) as exc:
         message = str(exc).replace("overwrite=True (--overwrite)", "--overwrite")
         raise CommandLineError(message) from None
@@ -320,14 +327,64 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
         files,
         args.out_dir,
         overwrite=args.overwrite,
+        pages=args.pages,
+        bilevel=args.bilevel,
+        dpi=args.dpi,
         chunk_size=1,  # one page in memory at a time: scans can be large
         progress=_show_progress(args),
         on_error=report,
     )
-    n_ok, n_bad = len(report_.written), len(report_.failed)
+    n_bad = len(report_.failed)
+    n_ok = len(files) - n_bad
     skipped = f"; {n_bad} skipped (see above)" if n_bad else ""
-    _say(args, f"Cleaned {n_ok} of {n_ok + n_bad} pages into {args.out_dir}{skipped}.")
+    _say(args, f"Cleaned {n_ok} of {len(files)} files into {args.out_dir}{skipped}.")
+    if unsupported:
+        _say(
+            args,
+            f"Not read: {len(unsupported)} file(s) that are neither images nor PDFs "
+            f"({_names(unsupported)}).",
+        )
     return 0 if report_.ok else 1
+
+
+def _cmd_ocr(args: argparse.Namespace) -> int:
+    from . import make_searchable_pdf
+    from .datasets import count_pages
+
+    source, output = Path(args.input), Path(args.output)
+    if not source.is_file():
+        raise CommandLineError(f"Input file {args.input!r} does not exist.")
+    if output.is_dir():
+        raise CommandLineError(f"{args.output!r} is a folder; expected a PDF file name.")
+    if output.exists() and not args.overwrite:
+        raise CommandLineError(f"{args.output!r} already exists; pass --overwrite to replace it.")
+    if args.model is not None and not Path(args.model).is_file():
+        raise CommandLineError(f"Model file {args.model!r} does not exist.")
+    _check_device(args.device)
+    options = {"force_ocr": True} if args.force_ocr else {}
+    if args.skip_text:
+        options["skip_text"] = True
+    make_searchable_pdf(
+        source,
+        output,
+        model=args.model,
+        final=args.final,
+        language=args.language,
+        tta=args.tta,
+        device=args.device,
+        threads=args.threads,
+        jobs=args.jobs,
+        overwrite=args.overwrite,
+        progress=_show_progress(args),
+        **options,
+    )
+    shown = "the cleaned pages" if args.final else "the original page images"
+    _say(
+        args,
+        f"Wrote {output}: {count_pages(output)} searchable page(s), text read from the "
+        f"cleaned pages, showing {shown}.",
+    )
+    return 0
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
@@ -381,6 +438,7 @@ _EPILOG = """\
 examples:
   docdenoise demo
   docdenoise denoise scans/ --out-dir cleaned/
+  docdenoise ocr scan.pdf searchable.pdf
   docdenoise train data/ --out model.safetensors --epochs 30
   docdenoise evaluate data/ --model model.safetensors
   docdenoise info
@@ -422,16 +480,35 @@ examples:
   docdenoise train data/ --out small.safetensors --param 'module__channels=(8, 16)'"""
 
 _DENOISE_EPILOG = """\
-INPUTS are image files (PNG, JPEG, TIFF), folders (their image files, not
-recursive) or quoted glob patterns ('scans/**/*.jpg'). Each page is written to
---out-dir under its own name with a .png suffix, at its original size. Existing
-outputs are kept unless --overwrite is given; inputs are never overwritten. A file
-that cannot be read is reported and skipped, and the exit status is then 1.
+INPUTS are image files (PNG, JPEG, TIFF, BMP, WebP), PDF files (with the pdf
+extra: pip install "docdenoise[pdf]"), folders (their image and PDF files, not
+recursive) or quoted glob patterns ('scans/**/*.jpg'). A page is written to
+--out-dir under its own name with a .png suffix, at its original size and dpi; a
+PDF becomes a PDF with the same page sizes and a multi-page TIFF a TIFF, unless
+--pages png asks for one PNG per page (scan-p0001.png, ...). Existing outputs are
+kept unless --overwrite is given; inputs are never overwritten; a document that
+fails halfway leaves nothing behind. A file that cannot be read is reported and
+skipped, and the exit status is then 1; files in the folders that are neither
+images nor PDFs are listed at the end.
 
 examples:
   docdenoise denoise scans/ --out-dir cleaned/
-  docdenoise denoise page1.jpg page2.tif --out-dir cleaned/ --model model.safetensors
+  docdenoise denoise scan.pdf page2.tif --out-dir cleaned/ --model model.safetensors
+  docdenoise denoise scan.pdf --out-dir cleaned/ --pages png --bilevel
   docdenoise denoise 'archive/**/*.png' --out-dir cleaned/ --overwrite"""
+
+_OCR_EPILOG = """\
+Makes a scanned PDF (or an image with its dpi) searchable with OCRmyPDF and
+Tesseract, cleaning every page with docdenoise before Tesseract reads it. The
+PDF keeps the original page images unless --final puts the cleaned pages in.
+OUTPUT is written only when it is complete and is not overwritten unless
+--overwrite is given. Needs the pdf extra (pip install "docdenoise[pdf]",
+Python >= 3.11) and the tesseract and ghostscript programs.
+
+examples:
+  docdenoise ocr scan.pdf searchable.pdf
+  docdenoise ocr scan.pdf searchable.pdf --final -l deu
+  docdenoise ocr already-ocred.pdf again.pdf --force-ocr"""
 
 _EVALUATE_EPILOG = """\
 Scores the model on the noisy/clean pairs in DATA_DIR (same layouts as 'train')
@@ -508,6 +585,13 @@ def build_parser() -> argparse.ArgumentParser:
     """
     from ._demo import DEMO_SHAPE, DEMO_TRAIN, demo_recipe
     from .models import available_models
+    from .parallel import PARAMETER_RULES as file_rules
+    from .parallel import denoise_files
+
+    file_defaults = {
+        name: parameter.default
+        for name, parameter in inspect.signature(denoise_files).parameters.items()
+    }
 
     tta_levels = _choices("tta", int)
     parser = _Parser(
@@ -674,9 +758,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_train)
 
     # denoise
-    p = command("denoise", "clean scanned pages and write them as PNG", _DENOISE_EPILOG)
+    p = command("denoise", "clean scanned pages, PDFs and TIFFs", _DENOISE_EPILOG)
     p.add_argument(
-        "inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns"
+        "inputs", nargs="+", metavar="INPUT", help="image or PDF files, folders or glob patterns"
     )
     p.add_argument(
         "-o", "--out-dir", required=True, metavar="DIR", help="folder for the cleaned pages"
@@ -688,9 +772,71 @@ def build_parser() -> argparse.ArgumentParser:
         help="model file from 'docdenoise train' (default: the shipped pretrained model)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace existing files in DIR")
+    p.add_argument(
+        "--pages",
+        choices=file_rules["pages"].choices,
+        default=file_defaults["pages"],
+        help="a PDF or multi-page TIFF becomes one 'file' of its kind (default) or one "
+        "'png' per page",
+    )
+    p.add_argument(
+        "--bilevel",
+        action="store_true",
+        help="write black-and-white pages (1 bit; much smaller PDFs and TIFFs)",
+    )
+    p.add_argument(
+        "--dpi",
+        type=_rule_type(file_rules["dpi"]),
+        default=file_defaults["dpi"],
+        metavar="DPI",
+        help="resolution for PDF pages that are not scans (default: "
+        f"{file_defaults['dpi']}; scanned pages keep their own)",
+    )
     tta_option(p)
     device_and_threads(p)
     p.set_defaults(func=_cmd_denoise)
+
+    # ocr
+    p = command("ocr", "clean a scanned PDF and make it searchable (OCRmyPDF)", _OCR_EPILOG)
+    p.add_argument("input", metavar="INPUT", help="scanned PDF (or image file)")
+    p.add_argument("output", metavar="OUTPUT", help="searchable PDF to write")
+    p.add_argument(
+        "-m",
+        "--model",
+        metavar="FILE",
+        help="model file from 'docdenoise train' (default: the shipped pretrained model)",
+    )
+    p.add_argument(
+        "--final",
+        action="store_true",
+        help="put the cleaned pages into the PDF (default: keep the original page images)",
+    )
+    p.add_argument(
+        "-l",
+        "--language",
+        default="eng",
+        metavar="LANG",
+        help="Tesseract language(s), e.g. deu or eng+fra (default: eng)",
+    )
+    existing_text = p.add_mutually_exclusive_group()
+    existing_text.add_argument(
+        "--force-ocr",
+        action="store_true",
+        help="rasterize pages that already have text and read them again",
+    )
+    existing_text.add_argument(
+        "--skip-text", action="store_true", help="leave pages that already have text alone"
+    )
+    p.add_argument(
+        "--jobs",
+        type=_positive_int,
+        metavar="N",
+        help="pages worked on at once (default: one per CPU core)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
+    tta_option(p)
+    device_and_threads(p)
+    p.set_defaults(func=_cmd_ocr)
 
     # evaluate
     p = command(
