@@ -120,12 +120,8 @@ def atomic_write(
 
     Raises
     ------
-    FileNotFoundError
-        The folder of ``path`` does not exist.
-    IsADirectoryError
-        ``path`` is a folder.
-    FileExistsError
-        ``path`` exists and ``overwrite`` is False.
+    FileNotFoundError, IsADirectoryError, FileExistsError
+        As :func:`atomic_path`: no folder, a folder in the way, a file in the way.
     """
     with atomic_path(path, overwrite=overwrite) as tmp, open(tmp, "r+b") as fh:
         write(fh)

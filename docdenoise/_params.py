@@ -19,6 +19,7 @@ the odd window sizes) are defined here.
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import numbers
 import os
@@ -92,6 +93,21 @@ class Rule:
             if self.accepts(value):
                 return value
         raise ValueError(f"expected {self}, got {text!r}")
+
+    def argument_type(self) -> Callable[[str], Any]:
+        """An argparse ``type``: command-line text to an accepted value.
+
+        A refused text becomes argparse's own usage error, saying what the rule
+        expects.
+        """
+
+        def convert(text: str) -> Any:
+            try:
+                return self.parse(text)
+            except ValueError as exc:
+                raise argparse.ArgumentTypeError(str(exc)) from None
+
+        return convert
 
 
 def _is_int(value: Any) -> bool:

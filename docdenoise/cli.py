@@ -40,22 +40,11 @@ class CommandLineError(Exception):
 # --------------------------------------------------------------------------- helpers
 
 
-def _rule_type(rule: Any) -> Any:
-    """An argparse ``type`` that turns text into a value the parameter rule accepts."""
-
-    def convert(text: str) -> Any:
-        try:
-            return rule.parse(text)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    return convert
-
-
 def _param_type(name: str) -> Any:
+    """An argparse ``type`` checked by the estimator's rule for parameter ``name``."""
     from . import DocumentDenoiser
 
-    return _rule_type(DocumentDenoiser.parameter_rules[name])
+    return DocumentDenoiser.parameter_rules[name].argument_type()
 
 
 def _choices(name: str, kind: type) -> list[Any]:
@@ -631,6 +620,14 @@ def build_parser() -> argparse.ArgumentParser:
             "default: the model's setting); N times slower, cleaner",
         )
 
+    def model_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "-m",
+            "--model",
+            metavar="FILE",
+            help="model file from 'docdenoise train' (default: the shipped pretrained model)",
+        )
+
     def device_and_threads(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--device",
@@ -765,12 +762,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "-o", "--out-dir", required=True, metavar="DIR", help="folder for the cleaned pages"
     )
-    p.add_argument(
-        "-m",
-        "--model",
-        metavar="FILE",
-        help="model file from 'docdenoise train' (default: the shipped pretrained model)",
-    )
+    model_option(p)
     p.add_argument("--overwrite", action="store_true", help="replace existing files in DIR")
     p.add_argument(
         "--pages",
@@ -786,7 +778,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--dpi",
-        type=_rule_type(file_rules["dpi"]),
+        type=file_rules["dpi"].argument_type(),
         default=file_defaults["dpi"],
         metavar="DPI",
         help="resolution for PDF pages that are not scans (default: "
@@ -800,12 +792,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("ocr", "clean a scanned PDF and make it searchable (OCRmyPDF)", _OCR_EPILOG)
     p.add_argument("input", metavar="INPUT", help="scanned PDF (or image file)")
     p.add_argument("output", metavar="OUTPUT", help="searchable PDF to write")
-    p.add_argument(
-        "-m",
-        "--model",
-        metavar="FILE",
-        help="model file from 'docdenoise train' (default: the shipped pretrained model)",
-    )
+    model_option(p)
     p.add_argument(
         "--final",
         action="store_true",

@@ -51,7 +51,6 @@ How it behaves inside OCRmyPDF:
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import logging
 import os
@@ -132,18 +131,6 @@ def _rule(name: str) -> Any:
     return DocumentDenoiser.parameter_rules[name]
 
 
-def _rule_type(name: str) -> Any:
-    """An argparse ``type`` checked by the estimator's rule for ``name``."""
-
-    def convert(text: str) -> Any:
-        try:
-            return _rule(name).parse(text)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    return convert
-
-
 @hookimpl
 def add_options(parser: Any) -> None:
     """Add the ``--docdenoise-*`` options to OCRmyPDF's command line."""
@@ -170,7 +157,7 @@ def add_options(parser: Any) -> None:
     )
     group.add_argument(
         "--docdenoise-threads",
-        type=_rule_type("n_threads"),
+        type=_rule("n_threads").argument_type(),
         metavar="N",
         help="CPU threads for the network (default: torch's choice)",
     )

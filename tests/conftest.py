@@ -163,6 +163,21 @@ class PdfMaker:
         return path
 
 
+def _write_tiff(path, pages, dpi=(300, 300)):
+    """A (multi-page) TIFF with one page per 2-D uint8 array."""
+    from PIL import Image
+
+    frames = [Image.fromarray(page) for page in pages]
+    frames[0].save(path, save_all=True, append_images=frames[1:], dpi=dpi)
+    return path
+
+
+@pytest.fixture
+def write_tiff():
+    """``write_tiff(path, pages, dpi=(300, 300))`` writes a multi-page TIFF."""
+    return _write_tiff
+
+
 @pytest.fixture
 def pdfs(tmp_path):
     """A :class:`PdfMaker` writing into a fresh folder."""

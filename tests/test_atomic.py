@@ -47,10 +47,16 @@ def test_atomic_path_for_writers_that_want_a_file_name(tmp_path):
         tmp.write_bytes(b"new")
         assert not path.exists()  # only complete files appear
     assert path.read_bytes() == b"new"
-    with pytest.raises(RuntimeError, match="halfway"), atomic_path(path) as tmp:
-        tmp.write_bytes(b"half")
-        raise RuntimeError("halfway")
-    with pytest.raises(FileExistsError), atomic_path(path, overwrite=False) as tmp:
-        tmp.write_bytes(b"other")
+
+    def write(data, overwrite=True, fail=False):
+        with atomic_path(path, overwrite=overwrite) as tmp:
+            tmp.write_bytes(data)
+            if fail:
+                raise RuntimeError("halfway")
+
+    with pytest.raises(RuntimeError, match="halfway"):
+        write(b"half", fail=True)
+    with pytest.raises(FileExistsError):
+        write(b"other", overwrite=False)
     assert path.read_bytes() == b"new"
     assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]  # no temporary files

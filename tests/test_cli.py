@@ -289,12 +289,11 @@ def _levels(h: int, w: int) -> np.ndarray:
 
 
 def test_denoise_multipage_tiff_pages_png_bilevel_and_unsupported_files(
-    scans, model_file, tmp_path, capsys
+    scans, model_file, tmp_path, capsys, write_tiff
 ):
     from docdenoise.datasets import iter_pages
 
-    frames = [Image.fromarray(_levels(16, 24)) for _ in range(3)]
-    frames[0].save(scans / "book.tif", save_all=True, append_images=frames[1:], dpi=(300, 300))
+    write_tiff(scans / "book.tif", [_levels(16, 24) for _ in range(3)])
     (scans / "notes.txt").write_text("not a page")
     out = tmp_path / "out"
     argv = ["denoise", str(scans), "-o", str(out), "-m", str(model_file)]
@@ -314,9 +313,10 @@ def test_denoise_multipage_tiff_pages_png_bilevel_and_unsupported_files(
     assert page.dpi == (300, 300) and set(np.unique(page.image)) <= {0.0, 1.0}
 
 
-def test_denoise_broken_later_page_is_reported_with_its_page(scans, model_file, tmp_path, capsys):
-    frames = [Image.fromarray(_levels(200, 200)) for _ in range(3)]
-    frames[0].save(scans / "book.tif", save_all=True, append_images=frames[1:])
+def test_denoise_broken_later_page_is_reported_with_its_page(
+    scans, model_file, tmp_path, capsys, write_tiff
+):
+    write_tiff(scans / "book.tif", [_levels(200, 200) for _ in range(3)])
     data = (scans / "book.tif").read_bytes()
     (scans / "book.tif").write_bytes(data[:-20000])
     out = tmp_path / "out"

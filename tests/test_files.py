@@ -217,25 +217,17 @@ def _levels(h=20, w=30):
     return RNG.integers(0, 256, size=(h, w), dtype=np.uint8)
 
 
-def _tiff(path, pages, dpi=(200, 200)):
-    from PIL import Image
-
-    frames = [Image.fromarray(p) for p in pages]
-    frames[0].save(path, save_all=True, append_images=frames[1:], dpi=dpi)
-    return path
-
-
 def _no_temp_files(folder):
     return not [p for p in folder.rglob(".*") if p.is_file()]
 
 
-def test_multipage_tiff_in_tiff_out_and_single_pages_keep_their_dpi(tmp_path):
+def test_multipage_tiff_in_tiff_out_and_single_pages_keep_their_dpi(tmp_path, write_tiff):
     from docdenoise.datasets import iter_pages
 
     (tmp_path / "in").mkdir()
     pages = [_levels(), _levels(10, 12), _levels()]
-    _tiff(tmp_path / "in" / "three.tif", pages)
-    _tiff(tmp_path / "in" / "one.tif", [_levels()], dpi=(300, 300))
+    write_tiff(tmp_path / "in" / "three.tif", pages, dpi=(200, 200))
+    write_tiff(tmp_path / "in" / "one.tif", [_levels()], dpi=(300, 300))
     report = denoise_files(_invert(), tmp_path / "in", tmp_path / "out")
     assert [p.name for p in report.written] == ["one.png", "three.tif"]
     out = list(iter_pages(tmp_path / "out" / "three.tif", as_float=False))
@@ -246,10 +238,10 @@ def test_multipage_tiff_in_tiff_out_and_single_pages_keep_their_dpi(tmp_path):
     assert one.dpi == (300, 300)
 
 
-def test_pages_png_writes_one_png_per_page(tmp_path):
+def test_pages_png_writes_one_png_per_page(tmp_path, write_tiff):
     from docdenoise.datasets import iter_pages
 
-    _tiff(tmp_path / "scan.tif", [_levels(), _levels()])
+    write_tiff(tmp_path / "scan.tif", [_levels(), _levels()], dpi=(200, 200))
     assert plan_outputs([tmp_path / "scan.tif"], tmp_path / "out", pages="png") == [
         tmp_path / "out" / "scan.png"
     ]
@@ -262,10 +254,10 @@ def test_pages_png_writes_one_png_per_page(tmp_path):
         denoise_files(_invert(), tmp_path / "scan.tif", tmp_path / "out", pages="pdf")
 
 
-def test_a_broken_later_page_fails_its_document_only_and_leaves_nothing(tmp_path):
+def test_a_broken_later_page_fails_its_document_only_and_leaves_nothing(tmp_path, write_tiff):
     (tmp_path / "in").mkdir()
-    _tiff(tmp_path / "in" / "good.tif", [_levels(), _levels()])
-    broken = _tiff(tmp_path / "in" / "broken.tif", [_levels(200, 200)] * 3)
+    write_tiff(tmp_path / "in" / "good.tif", [_levels(), _levels()])
+    broken = write_tiff(tmp_path / "in" / "broken.tif", [_levels(200, 200)] * 3)
     broken.write_bytes(broken.read_bytes()[:-20000])  # cut into the last page
     for pages in ("file", "png"):
         out = tmp_path / f"out-{pages}"
@@ -276,8 +268,8 @@ def test_a_broken_later_page_fails_its_document_only_and_leaves_nothing(tmp_path
         assert _no_temp_files(out)
 
 
-def test_a_page_that_cannot_be_cleaned_names_its_page(tmp_path):
-    _tiff(tmp_path / "scan.tif", [_levels(), _levels(3, 3)])
+def test_a_page_that_cannot_be_cleaned_names_its_page(tmp_path, write_tiff):
+    write_tiff(tmp_path / "scan.tif", [_levels(), _levels(3, 3)])
     report = denoise_files(Counting(), tmp_path / "scan.tif", tmp_path / "out")
     ((path, message),) = report.failed
     assert "scan.tif', page 2 of 2 could not be cleaned: too small" in message

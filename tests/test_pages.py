@@ -19,18 +19,12 @@ def _page(h=40, w=60):
     return RNG.integers(0, 256, size=(h, w), dtype=np.uint8)
 
 
-def _tiff(path, pages, dpi=(300, 300)):
-    frames = [Image.fromarray(p) for p in pages]
-    frames[0].save(path, save_all=True, append_images=frames[1:], dpi=dpi)
-    return path
-
-
 # --------------------------------------------------------------------------- TIFF, BMP, WebP
 
 
-def test_multipage_tiff_gives_every_page_with_number_and_dpi(tmp_path):
+def test_multipage_tiff_gives_every_page_with_number_and_dpi(tmp_path, write_tiff):
     pages = [_page(), _page(30, 50), _page()]
-    path = _tiff(tmp_path / "three.tif", pages, dpi=(200, 200))
+    path = write_tiff(tmp_path / "three.tif", pages, dpi=(200, 200))
     read = list(iter_pages(path, as_float=False))
     assert [(p.source, p.number, p.page_count) for p in read] == [(path, i, 3) for i in (1, 2, 3)]
     assert all(p.dpi == (200.0, 200.0) for p in read)
@@ -42,8 +36,8 @@ def test_multipage_tiff_gives_every_page_with_number_and_dpi(tmp_path):
     assert images[1].dtype == np.float32 and images[1].shape == (30, 50)
 
 
-def test_broken_later_tiff_page_names_file_and_page_after_the_good_pages(tmp_path):
-    path = _tiff(tmp_path / "broken.tif", [_page(), _page(), _page()])
+def test_broken_later_tiff_page_names_file_and_page_after_the_good_pages(tmp_path, write_tiff):
+    path = write_tiff(tmp_path / "broken.tif", [_page(), _page(), _page()])
     data = path.read_bytes()
     path.write_bytes(data[: len(data) - 1500])  # cut into the last page's pixels
     pages = iter_pages(path)
@@ -52,8 +46,8 @@ def test_broken_later_tiff_page_names_file_and_page_after_the_good_pages(tmp_pat
         next(pages)
 
 
-def test_huge_tiff_page_is_refused_before_decoding(tmp_path):
-    path = _tiff(tmp_path / "big.tif", [_page(10, 10), _page(60, 60)])
+def test_huge_tiff_page_is_refused_before_decoding(tmp_path, write_tiff):
+    path = write_tiff(tmp_path / "big.tif", [_page(10, 10), _page(60, 60)])
     with pytest.raises(ImageFileError, match=r"page 2 of 2 has 60 x 60 = 3600 pixels"):
         list(iter_pages(path, max_pixels=1000))
 
