@@ -200,12 +200,12 @@ def validate(pdfinfo: Any, options: Any) -> None:
     """With ``--docdenoise-final``, make OCRmyPDF rebuild pages from their images."""
     if not _setting(options, "final", False) or not options.lossless_reconstruction:
         return
-    from ocrmypdf._options import ProcessingMode
-
     has_text = any(page.has_text for page in pdfinfo)
-    if options.mode in (ProcessingMode.default, ProcessingMode.skip) and not has_text:
+    # OCRmyPDF's modes are string enums ("default", "skip", "force", ...); the
+    # options model turns the string back into its enum.
+    if options.mode in ("default", "skip") and not has_text:
         log.info("docdenoise: --docdenoise-final rasterizes every page (--force-ocr)")
-        options.mode = ProcessingMode.force
+        options.mode = "force"
         return
     raise _bad_args(
         "--docdenoise-final puts cleaned page images into the PDF, which OCRmyPDF does "
