@@ -22,6 +22,7 @@ if "torch" not in _sys.modules:
 from . import baselines, datasets, evaluation, metrics, models, ocr, scorers
 from ._denoiser import DocumentDenoiser, pretrained_models
 from ._devices import available_devices, resolve_device
+from ._searchable import make_searchable_pdf
 from ._version import __version__
 from .baselines import ClassicalDenoiser
 from .exceptions import (
@@ -61,6 +62,7 @@ __all__ = [
     "TrainingInterruptedWarning",
     "__version__",
     "available_devices",
+    "make_searchable_pdf",
     "pretrained_models",
     "resolve_device",
 ]

@@ -1,4 +1,4 @@
-"""Atomic file writes: the one writer behind model files and saved images.
+"""Atomic file writes: the one writer behind model files, saved images and documents.
 
 A file is written to a hidden temporary file in its destination folder (same file
 system), flushed to disk and then moved into place in one step, so a crash, a full
@@ -6,6 +6,9 @@ disk or Ctrl-C leaves either the previous file or the complete new one, never a
 half-written file, and no temporary file behind. The new file gets the usual
 permissions (``0666`` minus the umask), not the private ``0600`` of
 :func:`tempfile.mkstemp`.
+
+:func:`atomic_write` hands a file object to a function that fills it;
+:func:`atomic_path` hands a path, for writers that want a file name (OCRmyPDF).
 """
 
 from __future__ import annotations
@@ -13,16 +16,16 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["atomic_write", "atomic_write_bytes", "check_writable_folder"]
+__all__ = ["atomic_path", "atomic_write", "atomic_write_bytes", "check_writable_folder"]
 
 
 def _create_temp_next_to(path: Path) -> tuple[int, str]:
     """Create a new hidden temporary file in ``path``'s folder; return ``(fd, name)``."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
         tmp = str(path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp")
         try:
@@ -46,21 +49,28 @@ def _move_into_place(tmp: str, path: Path, overwrite: bool) -> None:
         os.replace(tmp, path)
 
 
-def atomic_write(
-    path: str | os.PathLike, write: Callable[[BinaryIO], object], *, overwrite: bool = True
-) -> None:
-    """Write a file atomically: ``write(fh)`` fills a temporary file that then replaces ``path``.
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, *, overwrite: bool = True) -> Iterator[Path]:
+    """A temporary file next to ``path`` that replaces ``path`` if the block succeeds.
+
+    Write the new content to the yielded path (it exists, empty). When the block
+    ends without an error, the file is flushed to disk and moved into place in
+    one step; on any error or interruption it is removed and ``path`` is left as
+    it was.
 
     Parameters
     ----------
     path : str or path-like
         Destination file. Its folder must exist.
-    write : callable
-        Called once with a binary file object open for writing.
     overwrite : bool, default=True
         Replace an existing ``path``. If False, an existing ``path`` raises
         :class:`FileExistsError` (checked atomically at the final step) and is
         left untouched.
+
+    Yields
+    ------
+    tmp : pathlib.Path
+        The temporary file, in the same folder as ``path``.
 
     Raises
     ------
@@ -85,14 +95,42 @@ def atomic_write(
     except OSError as exc:  # name the file asked for, not the temporary one
         raise type(exc)(exc.errno, exc.strerror, str(path)) from None
     try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
+        try:
+            yield Path(tmp)
+            os.fsync(fd)  # what was written through any handle to the file
+        finally:
+            os.close(fd)
         _move_into_place(tmp, path, overwrite)
     finally:  # after a hard link, or after any failure or interruption
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+def atomic_write(
+    path: str | os.PathLike, write: Callable[[BinaryIO], object], *, overwrite: bool = True
+) -> None:
+    """Write a file atomically: ``write(fh)`` fills a temporary file that then replaces ``path``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Destination file. Its folder must exist.
+    write : callable
+        Called once with a binary file object open for writing (and reading back
+        what was written, as the TIFF writer does).
+    overwrite : bool, default=True
+        Replace an existing ``path``. If False, an existing ``path`` raises
+        :class:`FileExistsError` (checked atomically at the final step) and is
+        left untouched.
+
+    Raises
+    ------
+    FileNotFoundError, IsADirectoryError, FileExistsError
+        As :func:`atomic_path`: no folder, a folder in the way, a file in the way.
+    """
+    with atomic_path(path, overwrite=overwrite) as tmp, open(tmp, "r+b") as fh:
+        write(fh)
+        fh.flush()
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, overwrite: bool = True) -> None:

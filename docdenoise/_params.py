@@ -14,12 +14,13 @@ Every rule says what it expects in words, and a refused value raises a
 
 Rules shared by several modules (the test-time augmentation levels, the tile
 size, the thread count, the learning-rate schedules, the augmentation modes, the
-odd window sizes, the image shape of the flattened form and the bit depths of
-written pages) are defined here.
+odd window sizes, the image shape of the flattened form, the bit depths of
+written pages, the pixel limit of the readers and resolutions) are defined here.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import numbers
 import os
@@ -30,9 +31,12 @@ import numpy as np
 
 __all__ = [
     "AUGMENT",
+    "BIT_DEPTH",
     "BIT_DEPTHS",
+    "DPI",
     "IMAGE_SHAPE",
     "LR_SCHEDULES",
+    "MAX_PIXELS",
     "N_THREADS",
     "ODD_WINDOW",
     "TILE_SIZE",
@@ -94,6 +98,21 @@ class Rule:
             if self.accepts(value):
                 return value
         raise ValueError(f"expected {self}, got {text!r}")
+
+    def argument_type(self) -> Callable[[str], Any]:
+        """An argparse ``type``: command-line text to an accepted value.
+
+        A refused text becomes argparse's own usage error, saying what the rule
+        expects.
+        """
+
+        def convert(text: str) -> Any:
+            try:
+                return self.parse(text)
+            except ValueError as exc:
+                raise argparse.ArgumentTypeError(str(exc)) from None
+
+        return convert
 
 
 def _is_int(value: Any) -> bool:
@@ -371,5 +390,10 @@ ODD_WINDOW = Integer(3, odd=True)
 #: None refuses it (one page is usually held as a 2-D array), ``"rows"`` makes each
 #: row an image one pixel tall, ``(H, W)`` unflattens each row.
 IMAGE_SHAPE = AnyOf(Nothing(), Options("rows"), Shape())
-#: Bits per grey level of the PNG files that ``save_images`` writes.
+#: Bits per grey level of written PNG and TIFF pages (``bit_depth``).
 BIT_DEPTHS = (8, 16)
+BIT_DEPTH = Options(*BIT_DEPTHS)
+#: ``max_pixels`` of the page readers: the most pixels a page may have, or no limit.
+MAX_PIXELS = AnyOf(Nothing(), Integer(1))
+#: A resolution: reading PDF pages, writing pages (``dpi``).
+DPI = Real(gt=0, unit="dots per inch")

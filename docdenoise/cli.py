@@ -1,13 +1,14 @@
-"""The ``docdenoise`` command: demo, train, denoise, evaluate, info.
+"""The ``docdenoise`` command: demo, train, denoise, ocr, evaluate, info.
 
 Each command parses its arguments, calls the library through its public names and
 prints what happened; the work itself lives in library functions
-(:func:`docdenoise.parallel.denoise_files`,
+(:func:`docdenoise.parallel.denoise_files`, :func:`docdenoise.make_searchable_pdf`,
 :func:`docdenoise.datasets.load_image_pairs`, :mod:`docdenoise.evaluation`, and the
 modules that serve only this command: ``_demo`` and ``_info``), so the command line
 and Python code behave the same. The options of estimator parameters take their
 choices, defaults and checks from ``DocumentDenoiser.parameter_rules`` and the
-estimator's defaults.
+estimator's defaults; those of ``denoise``'s page options from
+``docdenoise.parallel.PARAMETER_RULES``.
 
 Exit status: 0 on success, 1 when the work failed (an unreadable file, a damaged
 model, a page that could not be cleaned), 2 for usage mistakes found before any
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import inspect
 import os
 import re
 import sys
@@ -41,22 +43,11 @@ class CommandLineError(Exception):
 # --------------------------------------------------------------------------- helpers
 
 
-def _rule_type(rule: Any) -> Any:
-    """An argparse ``type`` that turns text into a value the parameter rule accepts."""
-
-    def convert(text: str) -> Any:
-        try:
-            return rule.parse(text)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    return convert
-
-
 def _param_type(name: str) -> Any:
+    """An argparse ``type`` checked by the estimator's rule for parameter ``name``."""
     from . import DocumentDenoiser
 
-    return _rule_type(DocumentDenoiser.parameter_rules[name])
+    return DocumentDenoiser.parameter_rules[name].argument_type()
 
 
 def _choices(name: str, kind: type) -> list[Any]:
@@ -88,18 +79,6 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
     return value
-
-
-def _pixel_limit(text: str) -> int | None:
-    """``--max-pixels``: the ``max_pixels`` of the image readers, a count or none."""
-    if text.strip().lower() == "none":
-        return None
-    try:
-        return _positive_int(text)
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(
-            f"expected an integer >= 1 or none, got {text!r}"
-        ) from None
 
 
 def _page_size(text: str) -> tuple[int, int]:
@@ -200,18 +179,27 @@ def _check_device(device: str) -> None:
         raise CommandLineError(str(exc)) from None
 
 
+def _check_model_path(path: str | None) -> None:
+    """Refuse a --model path that is not a file (a usage mistake, exit 2), in the
+    words of ``DocumentDenoiser.load``: missing, a folder, a broken link, a loop."""
+    from . import DocumentDenoiser, ModelFileError
+
+    if path is None or Path(path).is_file():
+        return
+    try:
+        DocumentDenoiser.load(path)
+    except ModelFileError as exc:
+        raise CommandLineError(str(exc)) from None
+
+
 def _load_model(args: argparse.Namespace) -> Any:
     """The model to clean with (a file, or the shipped one), with --threads and --tta."""
-    from . import DocumentDenoiser, ModelFileError, pretrained_models
+    from . import DocumentDenoiser, pretrained_models
 
     _check_device(args.device)
+    _check_model_path(args.model)
     if args.model is not None:
-        try:
-            estimator = DocumentDenoiser.load(args.model, device=args.device)
-        except ModelFileError as exc:
-            if not Path(args.model).is_file():  # a wrong path: a usage mistake (exit 2)
-                raise CommandLineError(str(exc)) from None
-            raise
+        estimator = DocumentDenoiser.load(args.model, device=args.device)
     elif not pretrained_models():
         raise CommandLineError(
             "No pretrained model ships with this installation; pass --model FILE "
@@ -331,13 +319,26 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _names(paths: Sequence[Path], most: int = 5) -> str:
+    names = ", ".join(p.name for p in paths[:most])
+    return names + (f" and {len(paths) - most} more" if len(paths) > most else "")
+
+
 def _cmd_denoise(args: argparse.Namespace) -> int:
     from .datasets import expand_inputs
     from .parallel import denoise_files, plan_outputs
 
+    if args.bilevel and args.bit_depth == 16:
+        raise CommandLineError("--bit-depth 16 cannot apply to --bilevel pages, which have 1 bit.")
     try:  # check every path before loading the model
-        files = expand_inputs(args.inputs)
-        plan_outputs(files, args.out_dir, overwrite=args.overwrite, keep_folders=args.keep_folders)
+        files, unsupported = expand_inputs(args.inputs, return_skipped=True)
+        plan_outputs(
+            files,
+            args.out_dir,
+            overwrite=args.overwrite,
+            pages=args.pages,
+            keep_folders=args.keep_folders,
+        )
     except (ValueError, OSError) as exc:  # "overwrite=True (--overwrite)" -> "--overwrite"
         message = re.sub(r"\w+=True \((--[\w-]+)\)", r"\1", str(exc))
         raise CommandLineError(message) from None
@@ -352,16 +353,73 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
         args.out_dir,
         overwrite=args.overwrite,
         keep_folders=args.keep_folders,
-        bit_depth=args.bit_depth if args.bit_depth == "input" else int(args.bit_depth),
+        pages=args.pages,
+        bilevel=args.bilevel,
+        dpi=args.dpi,
+        bit_depth=args.bit_depth,
         chunk_size=1,  # one page in memory at a time: scans can be large
         max_pixels=args.max_pixels,
         progress=_show_progress(args),
         on_error=report,
     )
-    n_ok, n_bad = len(report_.written), len(report_.failed)
+    n_bad = len(report_.failed)
+    n_ok = len(files) - n_bad
     skipped = f"; {n_bad} skipped (see above)" if n_bad else ""
-    _say(args, f"Cleaned {n_ok} of {n_ok + n_bad} pages into {args.out_dir}{skipped}.")
+    _say(args, f"Cleaned {n_ok} of {len(files)} files into {args.out_dir}{skipped}.")
+    if unsupported:
+        _say(
+            args,
+            f"Not read: {len(unsupported)} file(s) that are neither images nor PDFs "
+            f"({_names(unsupported)}).",
+        )
     return 0 if report_.ok else 1
+
+
+def _cmd_ocr(args: argparse.Namespace) -> int:
+    from . import ImageFileError, make_searchable_pdf
+    from .datasets import count_pages, expand_inputs
+
+    source, output = Path(args.input), Path(args.output)
+    if not source.is_file():
+        if not source.is_dir():
+            try:  # says why: missing, a broken link, a loop of links
+                expand_inputs([source])
+            except ImageFileError as exc:
+                raise CommandLineError(str(exc)) from None
+        raise CommandLineError(
+            f"Input {args.input!r} is not a file; expected a scanned PDF or an image file."
+        )
+    if output.is_dir():
+        raise CommandLineError(f"{args.output!r} is a folder; expected a PDF file name.")
+    if output.exists() and not args.overwrite:
+        raise CommandLineError(f"{args.output!r} already exists; pass --overwrite to replace it.")
+    _writable_folder_of(output, "OUTPUT")
+    _check_model_path(args.model)
+    _check_device(args.device)
+    options = {"force_ocr": True} if args.force_ocr else {}
+    if args.skip_text:
+        options["skip_text"] = True
+    make_searchable_pdf(
+        source,
+        output,
+        model=args.model,
+        final=args.final,
+        language=args.language,
+        tta=args.tta,
+        device=args.device,
+        threads=args.threads,
+        jobs=args.jobs,
+        overwrite=args.overwrite,
+        progress=_show_progress(args),
+        **options,
+    )
+    shown = "the cleaned pages" if args.final else "the original page images"
+    _say(
+        args,
+        f"Wrote {output}: {count_pages(output)} searchable page(s), text read from the "
+        f"cleaned pages, showing {shown}.",
+    )
+    return 0
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
@@ -417,6 +475,7 @@ _EPILOG = """\
 examples:
   docdenoise demo
   docdenoise denoise scans/ --out-dir cleaned/
+  docdenoise ocr scan.pdf searchable.pdf
   docdenoise train data/ --out model.safetensors --epochs 30
   docdenoise evaluate data/ --model model.safetensors
   docdenoise info
@@ -458,20 +517,39 @@ examples:
   docdenoise train data/ --out small.safetensors --param 'module__channels=(8, 16)'"""
 
 _DENOISE_EPILOG = """\
-INPUTS are image files (PNG, JPEG, TIFF), folders (their image files, not
-recursive) or quoted glob patterns ('scans/**/*.jpg'). Each page is written to
---out-dir under its own name with a .png suffix, at its original size and bit
-depth: 16-bit scans give 16-bit PNG files, the others 8-bit (--bit-depth 8 or 16
-writes all files so). With --keep-folders each page goes into its input's folder
-below the deepest folder all inputs share. Existing outputs are kept unless
---overwrite is given; inputs are never overwritten. An output folder that cannot
-be written is refused before any work (exit status 2). A file that cannot be read
-is reported and skipped, and the exit status is then 1.
+INPUTS are image files (PNG, JPEG, TIFF, BMP, WebP), PDF files (with the pdf
+extra: pip install "docdenoise[pdf]"), folders (their image and PDF files, not
+recursive) or quoted glob patterns ('scans/**/*.jpg'). A page is written to
+--out-dir under its own name with a .png suffix, at its original size, dpi and
+bit depth: 16-bit scans give 16-bit files, the others 8-bit (--bit-depth 8 or 16
+writes all PNG and TIFF files so; PDFs are 8-bit). A PDF becomes a PDF with the
+same page sizes and a multi-page TIFF a TIFF, unless --pages png asks for one PNG
+per page (scan-p0001.png, ...). With --keep-folders each output goes into its
+input's folder below the deepest folder all inputs share. Existing outputs are
+kept unless --overwrite is given; inputs are never overwritten; a document that
+fails halfway leaves nothing behind. An output folder that cannot be written is
+refused before any work (exit status 2). A file that cannot be read (or has a
+page above --max-pixels) is reported and skipped, and the exit status is then 1;
+files in the folders that are neither images nor PDFs are listed at the end.
 
 examples:
   docdenoise denoise scans/ --out-dir cleaned/
-  docdenoise denoise page1.jpg page2.tif --out-dir cleaned/ --model model.safetensors
+  docdenoise denoise scan.pdf page2.tif --out-dir cleaned/ --model model.safetensors
+  docdenoise denoise scan.pdf --out-dir cleaned/ --pages png --bilevel
   docdenoise denoise 'archive/**/*.png' --out-dir cleaned/ --keep-folders"""
+
+_OCR_EPILOG = """\
+Makes a scanned PDF (or an image with its dpi) searchable with OCRmyPDF and
+Tesseract, cleaning every page with docdenoise before Tesseract reads it. The
+PDF keeps the original page images unless --final puts the cleaned pages in.
+OUTPUT is written only when it is complete and is not overwritten unless
+--overwrite is given. Needs the pdf extra (pip install "docdenoise[pdf]",
+Python >= 3.11) and the tesseract and ghostscript programs.
+
+examples:
+  docdenoise ocr scan.pdf searchable.pdf
+  docdenoise ocr scan.pdf searchable.pdf --final -l deu
+  docdenoise ocr already-ocred.pdf again.pdf --force-ocr"""
 
 _EVALUATE_EPILOG = """\
 Scores the model on the noisy/clean pairs in DATA_DIR (same layouts as 'train')
@@ -547,8 +625,14 @@ def build_parser() -> argparse.ArgumentParser:
     ('denoise', ['scans/'], 'clean/', False)
     """
     from ._demo import DEMO_SHAPE, DEMO_TRAIN, demo_recipe
-    from .datasets import BIT_DEPTHS, MAX_IMAGE_PIXELS
     from .models import available_models
+    from .parallel import PARAMETER_RULES as file_rules
+    from .parallel import denoise_files
+
+    file_defaults = {
+        name: parameter.default
+        for name, parameter in inspect.signature(denoise_files).parameters.items()
+    }
 
     tta_levels = _choices("tta", int)
     parser = _Parser(
@@ -589,14 +673,23 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     def pixel_limit(p: argparse.ArgumentParser) -> None:
+        limit = file_defaults["max_pixels"]
         p.add_argument(
             "--max-pixels",
-            type=_pixel_limit,
-            default=MAX_IMAGE_PIXELS,
+            type=file_rules["max_pixels"].argument_type(),
+            default=limit,
             metavar="N",
-            help="refuse image files with more pixels, a guard against decompression "
-            f"bombs (default: {MAX_IMAGE_PIXELS:_} = 2**{MAX_IMAGE_PIXELS.bit_length() - 1}; "
+            help="refuse image files and pages with more pixels, a guard against "
+            f"decompression bombs (default: {limit:_} = 2**{limit.bit_length() - 1}; "
             "'none': no limit)",
+        )
+
+    def model_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "-m",
+            "--model",
+            metavar="FILE",
+            help="model file from 'docdenoise train' (default: the shipped pretrained model)",
         )
 
     def device_and_threads(p: argparse.ArgumentParser) -> None:
@@ -727,19 +820,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_train)
 
     # denoise
-    p = command("denoise", "clean scanned pages and write them as PNG", _DENOISE_EPILOG)
+    p = command("denoise", "clean scanned pages, PDFs and TIFFs", _DENOISE_EPILOG)
     p.add_argument(
-        "inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns"
+        "inputs", nargs="+", metavar="INPUT", help="image or PDF files, folders or glob patterns"
     )
     p.add_argument(
         "-o", "--out-dir", required=True, metavar="DIR", help="folder for the cleaned pages"
     )
-    p.add_argument(
-        "-m",
-        "--model",
-        metavar="FILE",
-        help="model file from 'docdenoise train' (default: the shipped pretrained model)",
-    )
+    model_option(p)
     p.add_argument("--overwrite", action="store_true", help="replace existing files in DIR")
     p.add_argument(
         "--keep-folders",
@@ -748,16 +836,75 @@ def build_parser() -> argparse.ArgumentParser:
         "different folders, e.g. 'tree/**/*.png')",
     )
     p.add_argument(
+        "--pages",
+        choices=file_rules["pages"].choices,
+        default=file_defaults["pages"],
+        help="a PDF or multi-page TIFF becomes one 'file' of its kind (default) or one "
+        "'png' per page",
+    )
+    p.add_argument(
+        "--bilevel",
+        action="store_true",
+        help="write black-and-white pages (1 bit; much smaller PDFs and TIFFs)",
+    )
+    p.add_argument(
         "--bit-depth",
-        choices=["input", *map(str, BIT_DEPTHS)],
-        default="input",
-        help="bits per grey level of the PNG files: 'input' (default) writes 16-bit "
-        "files for 16-bit (and floating-point) scans and 8-bit files for the others",
+        type=file_rules["bit_depth"].argument_type(),
+        choices=file_rules["bit_depth"].choices,
+        default=file_defaults["bit_depth"],
+        help="bits per grey level of PNG and TIFF files: 'input' (default) writes "
+        "16-bit files for 16-bit (and floating-point) scans and 8-bit files for the "
+        "others; PDFs are always 8-bit",
+    )
+    p.add_argument(
+        "--dpi",
+        type=file_rules["dpi"].argument_type(),
+        default=file_defaults["dpi"],
+        metavar="DPI",
+        help="resolution for PDF pages that are not scans (default: "
+        f"{file_defaults['dpi']}; scanned pages keep their own)",
     )
     pixel_limit(p)
     tta_option(p)
     device_and_threads(p)
     p.set_defaults(func=_cmd_denoise)
+
+    # ocr
+    p = command("ocr", "clean a scanned PDF and make it searchable (OCRmyPDF)", _OCR_EPILOG)
+    p.add_argument("input", metavar="INPUT", help="scanned PDF (or image file)")
+    p.add_argument("output", metavar="OUTPUT", help="searchable PDF to write")
+    model_option(p)
+    p.add_argument(
+        "--final",
+        action="store_true",
+        help="put the cleaned pages into the PDF (default: keep the original page images)",
+    )
+    p.add_argument(
+        "-l",
+        "--language",
+        default="eng",
+        metavar="LANG",
+        help="Tesseract language(s), e.g. deu or eng+fra (default: eng)",
+    )
+    existing_text = p.add_mutually_exclusive_group()
+    existing_text.add_argument(
+        "--force-ocr",
+        action="store_true",
+        help="rasterize pages that already have text and read them again",
+    )
+    existing_text.add_argument(
+        "--skip-text", action="store_true", help="leave pages that already have text alone"
+    )
+    p.add_argument(
+        "--jobs",
+        type=_positive_int,
+        metavar="N",
+        help="pages worked on at once (default: one per CPU core)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
+    tta_option(p)
+    device_and_threads(p)
+    p.set_defaults(func=_cmd_ocr)
 
     # evaluate
     p = command(

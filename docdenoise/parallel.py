@@ -27,9 +27,10 @@ when a cluster is used.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +40,26 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from ._atomic import check_writable_folder
-from ._params import Integer, Options
+from ._params import BIT_DEPTHS, DPI, MAX_PIXELS, Bool, Integer, Options
 from ._validation import to_float_image
-from .datasets import BIT_DEPTHS, MAX_IMAGE_PIXELS, expand_inputs, load_images, save_images
-from .exceptions import DocDenoiseError, NotFittedError
+from .datasets import (
+    MAX_IMAGE_PIXELS,
+    Page,
+    count_pages,
+    expand_inputs,
+    iter_pages,
+    save_pages,
+)
+from .datasets._pages import is_pdf
+from .exceptions import DocDenoiseError, ImageFileError, NotFittedError
 
-__all__ = ["BatchReport", "check_writable_folder", "denoise_files", "plan_outputs"]
+__all__ = [
+    "PARAMETER_RULES",
+    "BatchReport",
+    "check_writable_folder",
+    "denoise_files",
+    "plan_outputs",
+]
 
 PathLike = str | os.PathLike
 
@@ -54,10 +69,23 @@ _DASK_HINT = (
 )
 #: Errors that skip one file instead of stopping the batch.
 _FILE_ERRORS = (DocDenoiseError, OSError, ValueError)
-#: The ``chunk_size`` rule.
-_CHUNK_SIZE = Integer(1)
-#: The ``bit_depth`` rule: a depth ``save_images`` writes, or the input file's.
-_BIT_DEPTH = Options(*BIT_DEPTHS, "input")
+#: What the parameters of :func:`denoise_files` accept (the command line builds its
+#: options from them): ``pages``, a document of several pages (a PDF, a multi-page
+#: TIFF) becomes one file of its kind or one PNG per page; ``bilevel``, grey or black
+#: and white; ``dpi``, the resolution of PDF pages that are not scans; ``bit_depth``,
+#: the bits per grey level of PNG and TIFF outputs (``"input"``: as the input);
+#: ``max_pixels``, the largest page read; ``keep_folders``, mirror the input folders.
+PARAMETER_RULES = {
+    "chunk_size": Integer(1),
+    "pages": Options("file", "png"),
+    "bilevel": Bool(),
+    "dpi": DPI,
+    "bit_depth": Options("input", *BIT_DEPTHS),
+    "max_pixels": MAX_PIXELS,
+    "keep_folders": Bool(),
+}
+#: Output suffix of each kind of document written whole.
+_DOCUMENT_SUFFIXES = (".pdf", ".tif", ".tiff")
 
 
 @dataclass
@@ -70,6 +98,9 @@ class BatchReport:
         Output files written, in input order.
     failed : list of (pathlib.Path, str)
         Input files that were skipped, with the reason, in input order.
+    unsupported : list of pathlib.Path
+        Files found in the input folders and patterns that are not of a kind
+        docdenoise reads (not images or PDFs), so were not read.
 
     Examples
     --------
@@ -82,6 +113,7 @@ class BatchReport:
 
     written: list[Path] = field(default_factory=list)
     failed: list[tuple[Path, str]] = field(default_factory=list)
+    unsupported: list[Path] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -89,41 +121,129 @@ class BatchReport:
         return not self.failed
 
 
+def _page_count(path: Path) -> int:
+    """Pages of a file, or 1 when it cannot be read now (reading it later says why)."""
+    try:
+        return count_pages(path)
+    except _FILE_ERRORS:
+        return 1
+
+
+def _output_name(src: Path, out: Path, n_pages: int, pages: str) -> Path:
+    if pages == "file" and is_pdf(src):
+        return out / (src.stem + ".pdf")
+    if pages == "file" and n_pages > 1:
+        return out / (src.stem + src.suffix.lower())  # a multi-page TIFF
+    return out / (src.stem + ".png")
+
+
+def _page_file(dest: Path, number: int) -> Path:
+    """Page ``number`` of a document written as one PNG per page."""
+    return dest.with_name(f"{dest.stem}-p{number:04d}.png")
+
+
+def _files_of(dest: Path, n_pages: int) -> list[Path]:
+    """The files an output plan entry stands for."""
+    if dest.suffix.lower() == ".png" and n_pages > 1:
+        return [_page_file(dest, i) for i in range(1, n_pages + 1)]
+    return [dest]
+
+
+def _plan(
+    files: Sequence[Path], out_dir: PathLike, overwrite: bool, pages: str, keep_folders: bool
+) -> list[tuple[Path, Path, int]]:
+    """``(input, output, pages of the input)`` for each input, checked."""
+    PARAMETER_RULES["pages"].check("pages", pages)
+    PARAMETER_RULES["keep_folders"].check("keep_folders", keep_folders)
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"Output folder {str(out)!r} exists and is not a folder.")
+    check_writable_folder(out, what="Output folder")
+    inputs = {p.resolve(): p for p in files}
+    folders = [Path(os.path.abspath(p.parent)) for p in files]
+    shared = Path(os.path.commonpath(folders)) if keep_folders and files else None
+    plan = []
+    by_file: dict[Path, Path] = {}
+    for src, folder in zip(files, folders):
+        n_pages = _page_count(src)
+        below = folder.relative_to(shared) if shared is not None else Path()
+        dest = _output_name(src, out / below, n_pages, pages)
+        for written in _files_of(dest, n_pages):
+            key = written.resolve()
+            if key in inputs:
+                raise ValueError(
+                    f"Writing {str(written)!r} would overwrite the input file "
+                    f"{str(inputs[key])!r}; choose another output folder."
+                )
+            if key in by_file:
+                hint = "rename one of them or clean them separately"
+                if not keep_folders and by_file[key].parent != src.parent:
+                    hint = (
+                        "pass keep_folders=True (--keep-folders) to mirror their folders "
+                        f"under {str(out)!r}, or {hint}"
+                    )
+                raise ValueError(
+                    f"{str(by_file[key])!r} and {str(src)!r} would both be written to "
+                    f"{str(written)!r}; {hint}."
+                )
+            by_file[key] = src
+        plan.append((src, dest, n_pages))
+    if not overwrite:
+        existing = [f for _, dest, n in plan for f in _files_of(dest, n) if f.exists()]
+        if existing:
+            what = f"{str(existing[0])!r} already exists"
+            if len(existing) > 1:
+                what = f"{str(existing[0])!r} and {len(existing) - 1} more outputs already exist"
+            raise FileExistsError(
+                f"{what}; pass overwrite=True (--overwrite) to replace existing outputs, or "
+                "choose another output folder."
+            )
+    return plan
+
+
 def plan_outputs(
     files: Iterable[PathLike],
     out_dir: PathLike,
     *,
     overwrite: bool = False,
+    pages: str = "file",
     keep_folders: bool = False,
 ) -> list[Path]:
-    """Name the output of each input file: ``out_dir / (stem + ".png")``.
+    """Name the output of each input file, and check the whole plan before any work.
 
-    Checks the whole plan before anything is written.
+    A page keeps its name with a ``.png`` suffix (``scan_01.jpg`` ->
+    ``scan_01.png``). A PDF becomes a PDF (``scan.pdf`` -> ``scan.pdf``) and a
+    multi-page TIFF a TIFF, unless ``pages="png"``: then a document of several
+    pages becomes one PNG per page, numbered from the name given here
+    (``scan.png`` stands for ``scan-p0001.png``, ``scan-p0002.png``, ...).
 
     Parameters
     ----------
     files : iterable of str or path-like
-        Input image files.
+        Input image and PDF files.
     out_dir : str or path-like
         Output folder (need not exist yet).
     overwrite : bool, default=False
         Allow replacing existing output files. Inputs are never replaced.
+    pages : {"file", "png"}, default="file"
+        How a document of several pages is written: one file of its kind, or one
+        PNG per page.
     keep_folders : bool, default=False
         Mirror the input folders under ``out_dir``: each output keeps its input's
         path below the deepest folder all inputs share (``tree/a/x.png`` and
-        ``tree/b/x.png`` become ``out_dir/a/x.png`` and ``out_dir/b/x.png``), so
+        ``tree/b/x.pdf`` become ``out_dir/a/x.png`` and ``out_dir/b/x.pdf``), so
         files of the same name in different folders do not clash.
 
     Returns
     -------
     outputs : list of pathlib.Path
-        One output path per input.
+        One output name per input.
 
     Raises
     ------
     ValueError
-        ``out_dir`` is a file, two inputs would share an output name, or an output
-        would replace an input file.
+        ``out_dir`` is a file, two inputs would share an output file, an output
+        would replace an input file, or ``pages`` is not one of its choices.
     FileExistsError
         An output exists and ``overwrite`` is False.
     OSError
@@ -134,52 +254,11 @@ def plan_outputs(
     Examples
     --------
     >>> from docdenoise.parallel import plan_outputs
-    >>> [str(p) for p in plan_outputs(["scans/a.jpg", "b.tif"], "clean")]
-    ['clean/a.png', 'clean/b.png']
+    >>> [str(p) for p in plan_outputs(["scans/a.jpg", "b.tif", "c.pdf"], "clean")]
+    ['clean/a.png', 'clean/b.png', 'clean/c.pdf']
     """
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"Output folder {str(out)!r} exists and is not a folder.")
-    check_writable_folder(out, what="Output folder")
-    paths = [Path(f) for f in files]
-    inputs = {p.resolve(): p for p in paths}
-    folders = [Path(os.path.abspath(p.parent)) for p in paths]
-    shared = Path(os.path.commonpath(folders)) if keep_folders and paths else None
-    outputs: list[Path] = []
-    by_dest: dict[Path, Path] = {}
-    for f, folder in zip(paths, folders):
-        below = folder.relative_to(shared) if shared is not None else Path()
-        dest = out / below / (f.stem + ".png")
-        key = dest.resolve()
-        if key in inputs:
-            raise ValueError(
-                f"Writing {str(dest)!r} would overwrite the input file "
-                f"{str(inputs[key])!r}; choose another output folder."
-            )
-        if key in by_dest:
-            hint = "rename one of them or clean them separately"
-            if not keep_folders and by_dest[key].parent != f.parent:
-                hint = (
-                    "pass keep_folders=True (--keep-folders) to mirror their folders "
-                    f"under {str(out)!r}, or {hint}"
-                )
-            raise ValueError(
-                f"{str(by_dest[key])!r} and {str(f)!r} would both be written to "
-                f"{str(dest)!r}; {hint}."
-            )
-        by_dest[key] = f
-        outputs.append(dest)
-    if not overwrite:
-        existing = [d for d in outputs if d.exists()]
-        if existing:
-            what = f"{str(existing[0])!r} already exists"
-            if len(existing) > 1:
-                what = f"{str(existing[0])!r} and {len(existing) - 1} more outputs already exist"
-            raise FileExistsError(
-                f"{what}; pass overwrite=True (--overwrite) to replace existing outputs, or "
-                "choose another output folder."
-            )
-    return outputs
+    plan = _plan([Path(f) for f in files], out_dir, overwrite, pages, keep_folders)
+    return [dest for _, dest, _ in plan]
 
 
 def _distributed() -> Any:
@@ -202,57 +281,138 @@ def _default_client() -> Any:
         return None
 
 
-def _denoise_chunk(
-    pairs: Sequence[tuple[Path, Path]],
-    denoiser: Any,
-    overwrite: bool,
-    max_pixels: int | None,
-    bit_depth: int | str,
-) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """Read, clean and write one chunk of pages (runs on a worker).
+@dataclass(frozen=True)
+class _Settings:
+    """How pages are read and written (sent to the workers with each chunk)."""
 
-    Pages of the chunk are cleaned in one ``transform`` call, so the network
-    batches pages of equal size. A file that cannot be read, cleaned or written is
-    reported and skipped. Pages are read as stored (``uint8``, ``uint16``, float)
-    and scaled to float32 as :func:`~docdenoise.datasets.load_images` does, so that
-    ``bit_depth="input"`` knows which inputs had more than 8 bits.
+    overwrite: bool
+    bilevel: bool
+    dpi: float
+    bit_depth: int | str
+    max_pixels: int | None
+
+    def read(self, src: Path) -> Iterator[Page]:
+        """The pages of ``src`` with their grey levels as stored, so their depth shows."""
+        return iter_pages(src, as_float=False, dpi=self.dpi, max_pixels=self.max_pixels)
+
+    def depth(self, page: Page, dest: Path) -> int:
+        """Bits per grey level of ``page`` (as stored) written to ``dest``.
+
+        ``"input"``: 16 for pages with more than 8 bits (uint16 and float), else 8.
+        PDF files get 8 bits: their pages are read with 8 (PDFium renders 8-bit
+        grey), and 16-bit PDF images gain nothing for viewers and OCR.
+        """
+        if dest.suffix.lower() == ".pdf":
+            return 8
+        if self.bit_depth != "input":
+            return int(self.bit_depth)
+        return 8 if page.image.dtype == np.uint8 else 16
+
+    def write(self, pages: Iterable[Page], dest: Path, depth: int) -> Path:
+        """Write ``pages`` to ``dest`` (its folder created, for ``keep_folders``)."""
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        return save_pages(
+            pages, dest, overwrite=self.overwrite, bilevel=self.bilevel, bit_depth=depth
+        )
+
+
+def _as_float(page: Page) -> Page:
+    """The page with float32 grey levels in ``[0, 1]``, as ``load_images`` gives them."""
+    return replace(page, image=to_float_image(page.image, name=str(page.source)))
+
+
+def _read_page(src: Path, settings: _Settings) -> Page:
+    pages = list(settings.read(src))
+    if len(pages) != 1:
+        raise ImageFileError(f"{str(src)!r} now has {len(pages)} pages; expected one.")
+    return pages[0]
+
+
+def _clean_page(denoiser: Any, page: Page) -> Page:
+    try:
+        (image,) = denoiser.transform([_as_float(page).image])
+    except _FILE_ERRORS as exc:
+        raise DocDenoiseError(
+            f"{str(page.source)!r}, page {page.number} of {page.page_count} could not be "
+            f"cleaned: {exc}"
+        ) from None
+    return replace(page, image=image)
+
+
+def _denoise_document(src: Path, dest: Path, denoiser: Any, settings: _Settings) -> list[Path]:
+    """Stream the pages of one document through the denoiser into its output(s).
+
+    Nothing of a document that fails halfway is left: a PDF or TIFF is written
+    atomically as a whole, and the PNG pages written so far are removed. A PDF or
+    TIFF file gets one bit depth, its first page's; each PNG page its own.
+    """
+    stored = settings.read(src)
+    if dest.suffix.lower() in _DOCUMENT_SUFFIXES:
+        first = next(stored, None)
+        if first is None:
+            raise ImageFileError(f"{str(src)!r} has no pages.")
+        cleaned = (_clean_page(denoiser, page) for page in itertools.chain([first], stored))
+        return [settings.write(cleaned, dest, settings.depth(first, dest))]
+    written: list[Path] = []
+    try:
+        for page in stored:
+            depth = settings.depth(page, dest)
+            page_file = _page_file(dest, page.number)
+            written.append(settings.write([_clean_page(denoiser, page)], page_file, depth))
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    return written
+
+
+def _denoise_chunk(
+    items: Sequence[tuple[Path, Path, int]], denoiser: Any, settings: _Settings
+) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Read, clean and write one chunk of files (runs on a worker).
+
+    Single pages of the chunk are cleaned in one ``transform`` call, so the
+    network batches pages of equal size; documents of several pages (and PDFs)
+    are streamed page by page. Pages are read as stored (``uint8``, ``uint16``,
+    float) and scaled to float32 as :func:`~docdenoise.datasets.load_images` does,
+    so that ``bit_depth="input"`` knows which inputs had more than 8 bits. A file
+    that cannot be read, cleaned or written is reported and skipped.
     """
     failed: list[tuple[Path, str]] = []
-    loaded: list[tuple[Path, Path, Any, int]] = []
-    for src, dest in pairs:
+    written: dict[Path, list[Path]] = {}
+    loaded: list[tuple[Path, Path, Page, int]] = []
+    for src, dest, n_pages in items:
         try:
-            (stored,) = load_images(src, max_pixels=max_pixels, as_float=False)
+            if n_pages > 1 or dest.suffix.lower() in _DOCUMENT_SUFFIXES:
+                written[src] = _denoise_document(src, dest, denoiser, settings)
+            else:
+                page = _read_page(src, settings)
+                loaded.append((src, dest, _as_float(page), settings.depth(page, dest)))
         except _FILE_ERRORS as exc:
             failed.append((src, str(exc)))
-        else:
-            depth = bit_depth if bit_depth != "input" else 8 if stored.dtype == np.uint8 else 16
-            loaded.append((src, dest, to_float_image(stored, name=str(src)), int(depth)))
-    if not loaded:
-        return [], failed
-    try:
-        cleaned = denoiser.transform([image for _, _, image, _ in loaded])
-    except _FILE_ERRORS:  # find the culprit(s): clean the pages one by one
-        cleaned = []
-        for src, _, image, _ in loaded:
+    if loaded:
+        try:
+            cleaned = denoiser.transform([page.image for _, _, page, _ in loaded])
+        except _FILE_ERRORS:  # find the culprit(s): clean the pages one by one
+            cleaned = []
+            for src, _, page, _ in loaded:
+                try:
+                    (image,) = denoiser.transform([page.image])
+                except _FILE_ERRORS as exc:
+                    failed.append((src, str(exc)))
+                    image = None
+                cleaned.append(image)
+        for (src, dest, page, depth), image in zip(loaded, cleaned):
+            if image is None:
+                continue
             try:
-                (page,) = denoiser.transform([image])
+                settings.write([replace(page, image=image)], dest, depth)
             except _FILE_ERRORS as exc:
                 failed.append((src, str(exc)))
-                page = None
-            cleaned.append(page)
-    written: list[Path] = []
-    for (src, dest, _, depth), page in zip(loaded, cleaned):
-        if page is None:
-            continue
-        try:
-            save_images(
-                [page], dest.parent, names=[dest.name], overwrite=overwrite, bit_depth=depth
-            )
-        except _FILE_ERRORS as exc:
-            failed.append((src, str(exc)))
-        else:
-            written.append(dest)
-    return written, failed
+            else:
+                written[src] = [dest]
+    order = [src for src, _, _ in items]
+    return [f for src in order for f in written.get(src, [])], failed
 
 
 def denoise_files(
@@ -262,14 +422,17 @@ def denoise_files(
     *,
     overwrite: bool = False,
     keep_folders: bool = False,
+    pages: str = "file",
+    bilevel: bool = False,
+    dpi: float = 300,
+    bit_depth: int | str = "input",
+    max_pixels: int | None = MAX_IMAGE_PIXELS,
     client: Any = None,
     chunk_size: int = 8,
-    max_pixels: int | None = MAX_IMAGE_PIXELS,
-    bit_depth: int | str = "input",
     progress: bool = False,
     on_error: Callable[[Path, str], None] | None = None,
 ) -> BatchReport:
-    """Clean image files with a fitted denoiser and write them as PNG files.
+    """Clean image and PDF files with a fitted denoiser and write them back.
 
     This is the job of ``docdenoise denoise``. Inputs are expanded (files, folders,
     glob patterns) and every output is named and checked before any work starts;
@@ -277,9 +440,9 @@ def denoise_files(
     chunk after another in this process, or each chunk a task on a dask cluster
     (the denoiser is sent to every worker once). Each output keeps its input's
     name (with a ``.png`` suffix), size and, by default, bit depth (16-bit scans
-    give 16-bit PNG files, the others 8-bit), and is written atomically. A file that
-    cannot be read, cleaned or written is skipped and reported; the others are
-    still cleaned.
+    give 16-bit PNG and TIFF files, the others 8-bit), and is written atomically.
+    A file that cannot be read, cleaned or written is skipped and reported; the
+    others are still cleaned.
 
     Parameters
     ----------
@@ -297,13 +460,37 @@ def denoise_files(
         must be able to read them (a shared or network file system).
     out_dir : str or path-like
         Output folder, created if missing; each page keeps its file name with a
-        ``.png`` suffix (``scan_01.jpg`` -> ``scan_01.png``). On a cluster the
+        ``.png`` suffix (``scan_01.jpg`` -> ``scan_01.png``), a PDF stays a PDF and
+        a multi-page TIFF a TIFF (see :func:`plan_outputs`). On a cluster the
         workers must be able to write there.
     overwrite : bool, default=False
         Replace existing output files. Input files are never replaced.
     keep_folders : bool, default=False
         Mirror the input folders under ``out_dir`` (see :func:`plan_outputs`),
         e.g. for ``"tree/**/*.png"`` with ``a/x.png`` and ``b/x.png``.
+    pages : {"file", "png"}, default="file"
+        A document of several pages (a PDF, a multi-page TIFF) becomes one file of
+        its kind, each page with its physical size (``"file"``), or one PNG per
+        page (``"png"``: ``scan-p0001.png``, ...). Its pages are read, cleaned and
+        written one at a time, and nothing of a document that fails halfway is
+        left behind. PNG and TIFF outputs keep the dpi of their input.
+    bilevel : bool, default=False
+        Write black-and-white pages (1 bit; CCITT G4 in PDF and TIFF) instead of
+        grey.
+    dpi : float, default=300
+        Resolution at which PDF pages that are not scans are rendered (scanned
+        pages keep their own).
+    bit_depth : {"input", 8, 16}, default="input"
+        Bits per grey level of the written PNG and TIFF files: ``"input"`` writes
+        16-bit files for inputs with more than 8 bits per grey level (16-bit and
+        floating-point scans; a multi-page TIFF goes by its first page) and 8-bit
+        files for the others; 8 or 16 writes all of them so. PDF files are always
+        written with 8 bits: their pages are read with 8. 16 cannot be combined
+        with ``bilevel``.
+    max_pixels : int or None, default=docdenoise.datasets.MAX_IMAGE_PIXELS
+        Skip (and report) files with a page of more pixels than this, 2**28 by
+        default, checked before the page is decoded or a PDF page rendered (see
+        :func:`~docdenoise.datasets.iter_pages`); ``None``: no limit.
     client : dask.distributed.Client, default=None
         A dask cluster to spread the chunks over. ``None`` uses the running
         default client if there is one (as dask itself does), otherwise this
@@ -313,16 +500,8 @@ def denoise_files(
         share forward passes) and, on a cluster, one task. At most that many pages
         (and their results) are in memory at a time in each worker; ``1`` keeps
         one page at a time.
-    max_pixels : int or None, default=docdenoise.datasets.MAX_IMAGE_PIXELS
-        Skip (and report) image files with more pixels than this, 2**28 by default
-        (see :func:`~docdenoise.datasets.load_images`); ``None``: no limit.
-    bit_depth : {"input", 8, 16}, default="input"
-        Bits per grey level of the written PNG files: ``"input"`` writes 16-bit
-        files for inputs with more than 8 bits per grey level (16-bit and
-        floating-point scans) and 8-bit files for the others; 8 or 16 writes all
-        files so.
     progress : bool, default=False
-        Show a progress bar over the pages (tqdm, on stderr), advanced as chunks
+        Show a progress bar over the files (tqdm, on stderr), advanced as chunks
         finish.
     on_error : callable, default=None
         Called here (never on a worker) as ``on_error(path, message)`` for each
@@ -332,18 +511,21 @@ def denoise_files(
     -------
     report : BatchReport
         ``written``: the output files, in input order; ``failed``: the input files
-        that could not be read, cleaned or written, with the reason, in input
-        order.
+        that could not be read, cleaned or written, with the reason (naming the
+        page of a document), in input order; ``unsupported``: the files in the
+        input folders and patterns that are neither images nor PDFs, not read.
 
     Raises
     ------
     ImageFileError
-        The inputs are not image files (see
+        The inputs are not image or PDF files (see
         :func:`~docdenoise.datasets.expand_inputs`).
     FileExistsError, ValueError, OSError
-        The output plan is refused (see :func:`plan_outputs`: an output exists, two
-        inputs share a name, the output folder is not writable), or ``chunk_size``
-        is not a positive integer (ValueError).
+        The output plan is refused (see :func:`plan_outputs`: an output exists,
+        two inputs share a name, the output folder is not writable), or
+        ``chunk_size``, ``pages``, ``bilevel``, ``dpi``, ``bit_depth``,
+        ``max_pixels`` or ``keep_folders`` is not one of its values, or
+        ``bit_depth=16`` is asked for with ``bilevel`` (ValueError).
     TypeError
         ``denoiser`` has no ``transform`` method.
     NotFittedError
@@ -377,8 +559,19 @@ def denoise_files(
     >>> with Client("scheduler-address:8786") as client:  # doctest: +SKIP
     ...     denoise_files(den, ["scans/"], "cleaned/", client=client)
     """
-    _CHUNK_SIZE.check("chunk_size", chunk_size)
-    _BIT_DEPTH.check("bit_depth", bit_depth)
+    given = {
+        "chunk_size": chunk_size,
+        "pages": pages,
+        "bilevel": bilevel,
+        "dpi": dpi,
+        "bit_depth": bit_depth,
+        "max_pixels": max_pixels,
+        "keep_folders": keep_folders,
+    }
+    for name, value in given.items():
+        PARAMETER_RULES[name].check(name, value)
+    if bilevel and bit_depth == 16:
+        raise ValueError("bit_depth=16 cannot apply to bilevel pages, which have 1 bit.")
     if not hasattr(denoiser, "transform"):
         raise TypeError(
             f"denoiser must be a fitted transformer with a transform method, got "
@@ -388,18 +581,23 @@ def denoise_files(
         check_is_fitted(denoiser)
     except SklearnNotFittedError as exc:
         raise NotFittedError(str(exc)) from None
-    files = expand_inputs(inputs)
-    outputs = plan_outputs(files, out_dir, overwrite=overwrite, keep_folders=keep_folders)
+    files, unsupported = expand_inputs(inputs, return_skipped=True)
+    plan = _plan(files, out_dir, overwrite, pages, keep_folders)
+    settings = _Settings(
+        overwrite=overwrite,
+        bilevel=bilevel,
+        dpi=float(dpi),
+        bit_depth=bit_depth,
+        max_pixels=max_pixels,
+    )
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    plan = list(zip(files, outputs))
     chunks = [plan[i : i + chunk_size] for i in range(0, len(plan), chunk_size)]
     order = {src: i for i, src in enumerate(files)}
 
     results: list[tuple[list[Path], list[tuple[Path, str]]]] = [([], [])] * len(chunks)
-    bar = tqdm(total=len(files), desc="denoising", unit="page", disable=not progress)
+    bar = tqdm(total=len(files), desc="denoising", unit="file", disable=not progress)
     try:
-        options = {"overwrite": overwrite, "max_pixels": max_pixels, "bit_depth": bit_depth}
-        for i, (written, failed) in _run_chunks(chunks, denoiser, options, client):
+        for i, (written, failed) in _run_chunks(chunks, denoiser, settings, client):
             failed = sorted(failed, key=lambda item: order[item[0]])
             results[i] = written, failed
             if on_error is not None:
@@ -409,7 +607,7 @@ def denoise_files(
             bar.update(len(chunks[i]))
     finally:
         bar.close()
-    report = BatchReport()
+    report = BatchReport(unsupported=unsupported)
     for written, failed in results:
         report.written += written
         report.failed += failed
@@ -418,24 +616,18 @@ def denoise_files(
 
 
 def _run_chunks(
-    chunks: list[list[tuple[Path, Path]]],
-    denoiser: Any,
-    options: dict[str, Any],
-    client: Any,
+    chunks: list[list[tuple[Path, Path, int]]], denoiser: Any, settings: _Settings, client: Any
 ) -> Iterator[tuple[int, tuple[list[Path], list[tuple[Path, str]]]]]:
-    """Yield ``(chunk index, chunk result)`` as chunks finish, here or on a cluster.
-
-    ``options`` are the keyword arguments of :func:`_denoise_chunk`.
-    """
+    """Yield ``(chunk index, chunk result)`` as chunks finish, here or on a cluster."""
     if client is None:
         client = _default_client()
     if client is None:
         for i, chunk in enumerate(chunks):
-            yield i, _denoise_chunk(chunk, denoiser, **options)
+            yield i, _denoise_chunk(chunk, denoiser, settings)
         return
     distributed = _distributed()  # a clear message if a client was passed but dask is gone
     [remote] = client.scatter([denoiser], broadcast=True, hash=False)
-    futures = client.map(_denoise_chunk, chunks, denoiser=remote, pure=False, **options)
+    futures = client.map(_denoise_chunk, chunks, denoiser=remote, settings=settings, pure=False)
     index = {future.key: i for i, future in enumerate(futures)}
     try:
         for future, result in distributed.as_completed(futures, with_results=True):

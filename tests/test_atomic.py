@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from docdenoise._atomic import atomic_write, atomic_write_bytes
+from docdenoise._atomic import atomic_path, atomic_write, atomic_write_bytes
 
 
 def test_writes_replaces_and_refuses_to_overwrite(tmp_path):
@@ -73,3 +73,25 @@ def test_check_writable_folder(tmp_path, monkeypatch):
         check_writable_folder(tmp_path / "ro", what="Output folder")
     with pytest.raises(PermissionError, match=r"cannot be created in '.*': Permission denied"):
         check_writable_folder(tmp_path / "ro" / "sub", what="Output folder")
+
+
+def test_atomic_path_for_writers_that_want_a_file_name(tmp_path):
+    path = tmp_path / "f.bin"
+    with atomic_path(path, overwrite=False) as tmp:
+        assert tmp.parent == tmp_path and tmp.is_file()
+        tmp.write_bytes(b"new")
+        assert not path.exists()  # only complete files appear
+    assert path.read_bytes() == b"new"
+
+    def write(data, overwrite=True, fail=False):
+        with atomic_path(path, overwrite=overwrite) as tmp:
+            tmp.write_bytes(data)
+            if fail:
+                raise RuntimeError("halfway")
+
+    with pytest.raises(RuntimeError, match="halfway"):
+        write(b"half", fail=True)
+    with pytest.raises(FileExistsError):
+        write(b"other", overwrite=False)
+    assert path.read_bytes() == b"new"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]  # no temporary files

@@ -250,7 +250,7 @@ def test_denoise_folder_keeps_names_and_sizes(scans, model_file, tmp_path, capsy
         assert dst.shape == src.shape
         assert not np.array_equal(dst, src)
     assert load_images(out / "c.png")[0].shape == (10, 30)
-    assert "Cleaned 3 of 3 pages" in capsys.readouterr().out
+    assert "Cleaned 3 of 3 files" in capsys.readouterr().out
 
 
 def test_denoise_files_and_globs(scans, model_file, tmp_path):
@@ -293,7 +293,7 @@ def test_denoise_skips_bad_files_and_fails_at_the_end(scans, model_file, tmp_pat
     out = tmp_path / "out"
     assert main(["denoise", str(scans), "-o", str(out), "-m", str(model_file)]) == 1
     captured = capsys.readouterr()
-    assert "Cleaned 3 of 5 pages" in captured.out
+    assert "Cleaned 3 of 5 files" in captured.out
     assert "2 skipped" in captured.out
     skipped = [line for line in captured.err.splitlines() if line.startswith("docdenoise: skipped")]
     assert len(skipped) == 2
@@ -303,11 +303,111 @@ def test_denoise_skips_bad_files_and_fails_at_the_end(scans, model_file, tmp_pat
     assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png", "c.png"]
 
 
+def _levels(h: int, w: int) -> np.ndarray:
+    return (RNG.random((h, w)) * 255).astype(np.uint8)
+
+
+def test_denoise_multipage_tiff_pages_png_bilevel_and_unsupported_files(
+    scans, model_file, tmp_path, capsys, write_tiff
+):
+    from docdenoise.datasets import iter_pages
+
+    write_tiff(scans / "book.tif", [_levels(16, 24) for _ in range(3)])
+    (scans / "notes.txt").write_text("not a page")
+    out = tmp_path / "out"
+    argv = ["denoise", str(scans), "-o", str(out), "-m", str(model_file)]
+    assert main(argv) == 0
+    stdout = capsys.readouterr().out
+    assert "Cleaned 4 of 4 files" in stdout
+    assert "Not read: 1 file(s) that are neither images nor PDFs (notes.txt)" in stdout
+    book = list(iter_pages(out / "book.tif"))
+    assert [(p.number, p.page_count, p.dpi) for p in book] == [
+        (i, 3, (300, 300)) for i in (1, 2, 3)
+    ]
+    out = tmp_path / "pages"
+    argv = ["denoise", str(scans / "book.tif"), "-o", str(out), "-m", str(model_file)]
+    assert main([*argv, "--pages", "png", "--bilevel", "-q"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [f"book-p000{i}.png" for i in (1, 2, 3)]
+    page = next(iter_pages(out / "book-p0002.png"))
+    assert page.dpi == (300, 300) and set(np.unique(page.image)) <= {0.0, 1.0}
+
+
+def test_denoise_broken_later_page_is_reported_with_its_page(
+    scans, model_file, tmp_path, capsys, write_tiff
+):
+    write_tiff(scans / "book.tif", [_levels(200, 200) for _ in range(3)])
+    data = (scans / "book.tif").read_bytes()
+    (scans / "book.tif").write_bytes(data[:-20000])
+    out = tmp_path / "out"
+    assert main(["denoise", str(scans), "-o", str(out), "-m", str(model_file)]) == 1
+    captured = capsys.readouterr()
+    assert "Cleaned 3 of 4 files" in captured.out
+    assert "skipped" in captured.err and "book.tif', page 3 of 3 is truncated" in captured.err
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png", "c.png"]
+
+
+@pytest.mark.pdf
+def test_denoise_pdf_in_pdf_out_and_bad_pdfs(pdfs, model_file, tmp_path, capsys):
+    from docdenoise.datasets import iter_pages
+
+    scan = pdfs.scan("scan.pdf", [_levels(40, 60), _levels(40, 60)], dpi=150)
+    pdfs.encrypted("locked.pdf", scan)
+    pdfs.text("digital.pdf")
+    pdfs.empty("nothing.pdf")
+    out = tmp_path / "out"
+    assert main(["denoise", str(pdfs.folder), "-o", str(out), "-m", str(model_file)]) == 1
+    captured = capsys.readouterr()
+    assert "Cleaned 1 of 4 files" in captured.out
+    for name, reason in [
+        ("digital.pdf", "holds no scanned images"),
+        ("locked.pdf", "is an encrypted (password-protected) PDF"),
+        ("nothing.pdf", "is a PDF with no pages"),
+    ]:
+        assert f"skipped {pdfs.folder / name}: '{pdfs.folder / name}' {reason}" in captured.err
+    assert [p.name for p in out.iterdir()] == ["scan.pdf"]
+    pages = list(iter_pages(out / "scan.pdf"))
+    assert [p.image.shape for p in pages] == [(40, 60)] * 2
+    assert all(p.dpi == pytest.approx((150, 150), rel=1e-4) for p in pages)
+
+
+@pytest.mark.ocrmypdf
+def test_ocr_makes_a_searchable_pdf(pdfs, text_page, white_model, tmp_path, capsys):
+    import pypdfium2 as pdfium
+
+    scan = pdfs.scan("scan.pdf", [text_page])
+    out = tmp_path / "searchable.pdf"
+    assert main(["ocr", str(scan), str(out)]) == 0
+    assert "searchable page(s)" in capsys.readouterr().out
+    doc = pdfium.PdfDocument(out)
+    try:
+        assert "BROWN" in doc[0].get_textpage().get_text_range()
+    finally:
+        doc.close()
+    assert main(["ocr", str(scan), str(out)]) == 2  # exists
+    assert "already exists; pass --overwrite" in capsys.readouterr().err
+    final = ["ocr", str(scan), str(out), "--overwrite", "--final", "-m", str(white_model)]
+    assert main([*final, "-q"]) == 0
+    assert capsys.readouterr().out == ""
+    assert main(["ocr", str(tmp_path / "missing.pdf"), str(tmp_path / "x.pdf")]) == 2
+    assert main(["ocr", str(pdfs.encrypted("locked.pdf", scan)), str(tmp_path / "x.pdf")]) == 1
+    assert "locked.pdf' is an encrypted" in capsys.readouterr().err
+    assert not (tmp_path / "x.pdf").exists()
+
+
+def test_ocr_without_ocrmypdf_names_what_to_install(tmp_path, capsys, monkeypatch):
+    (tmp_path / "scan.pdf").write_bytes(b"%PDF-1.4\n")
+    monkeypatch.setitem(sys.modules, "ocrmypdf", None)
+    assert main(["ocr", str(tmp_path / "scan.pdf"), str(tmp_path / "out.pdf")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("docdenoise: error: Making searchable PDFs needs")
+    assert err.count("\n") == 1
+
+
 @pytest.mark.parametrize(
     ("inputs", "match"),
     [
         (["missing.png"], "Input 'missing.png' does not exist"),
-        (["nothing-*.png"], "No image files match the pattern 'nothing-\\*.png'"),
+        (["nothing-*.png"], "No image or PDF files match the pattern 'nothing-\\*.png'"),
     ],
 )
 def test_denoise_bad_inputs(inputs, match, model_file, tmp_path, capsys, monkeypatch):
@@ -344,7 +444,7 @@ def test_denoise_unwritable_out_dir_fails_once_before_any_work(
 def test_denoise_empty_folder_and_name_clash(tmp_path, model_file, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["denoise", str(tmp_path / "empty"), "-o", str(tmp_path / "o")]) == 2
-    assert "No image files" in capsys.readouterr().err
+    assert "No image or PDF files" in capsys.readouterr().err
     save_images(_pages(1), tmp_path / "x", names=["page"])
     save_images(_pages(1), tmp_path / "y", names=["page"])
     argv = ["denoise", str(tmp_path / "x"), str(tmp_path / "y"), "-o", str(tmp_path / "o")]
@@ -380,7 +480,7 @@ def test_denoise_max_pixels_is_the_limit_and_the_message_says_how_to_raise_it(
     assert main([*argv, "--max-pixels", "none"]) == 0
     assert main([*argv, "--max-pixels", "384", "--overwrite"]) == 0
     assert main([*argv, "--max-pixels", "0"]) == 2
-    assert "--max-pixels: expected an integer >= 1 or none, got '0'" in capsys.readouterr().err
+    assert "--max-pixels: expected None or an integer >= 1, got '0'" in capsys.readouterr().err
 
 
 def test_denoise_keep_folders_mirrors_the_tree(model_file, tmp_path, capsys):

@@ -155,7 +155,7 @@ def test_public_method_docstring(path):
 
 
 def _api_reference_names(text: str) -> set[str]:
-    """Full names listed in the autosummary tables of an .rst file."""
+    """Full names listed in the autosummary tables (and ``.. data::``) of an .rst file."""
     names: set[str] = set()
     module = ""
     in_table = False
@@ -164,6 +164,11 @@ def _api_reference_names(text: str) -> set[str]:
         match = re.match(r"\.\. (?:current)?module:: *(\S+)", stripped)
         if match:
             module, in_table = match.group(1), False
+            continue
+        match = re.match(r"\.\. (?:auto)?data:: *(\S+)", stripped)  # a constant
+        if match:
+            names.add(f"{module}.{match.group(1)}")
+            in_table = False
             continue
         if stripped.startswith(".. autosummary::"):
             in_table = True
@@ -181,11 +186,13 @@ def _api_reference_names(text: str) -> set[str]:
 def test_api_reference_parser():
     text = (
         ".. currentmodule:: docdenoise\n\n.. autosummary::\n   :toctree: generated/\n\n"
-        "   DocumentDenoiser\n   datasets.load_images\n\nText\n\n   Indented\n"
+        "   DocumentDenoiser\n   datasets.load_images\n\nText\n\n   Indented\n\n"
+        ".. data:: LIMIT\n   :value: 3\n\n   What it limits.\n"
     )
     assert _api_reference_names(text) == {
         "docdenoise.DocumentDenoiser",
         "docdenoise.datasets.load_images",
+        "docdenoise.LIMIT",
     }
 
 

@@ -48,8 +48,8 @@ def test_expand_inputs_folders_files_globs_dedup(tmp_path):
     ("make", "match"),
     [
         (lambda d: [d / "missing.png"], "does not exist"),
-        (lambda d: [str(d / "*.tif")], "No image files match the pattern"),
-        (lambda d: [d], "No image files"),
+        (lambda d: [str(d / "*.tif")], "No image or PDF files match the pattern"),
+        (lambda d: [d], "No image or PDF files"),
         (lambda d: [], "No input files given"),
     ],
 )
@@ -147,7 +147,7 @@ def test_denoise_files_keeps_16_bits_where_the_input_had_them(tmp_path):
     assert [_bits(p) for p in report.written] == [8, 8]
     report = denoise_files(_invert(), [tmp_path / "in"], tmp_path / "o16", bit_depth=16)
     assert [_bits(p) for p in report.written] == [16, 16]
-    with pytest.raises(ValueError, match="bit_depth must be one of 8, 16, 'input'"):
+    with pytest.raises(ValueError, match="bit_depth must be one of 'input', 8, 16"):
         denoise_files(_invert(), [tmp_path / "in"], tmp_path / "o", bit_depth="same")
 
 
@@ -318,6 +318,115 @@ def test_denoise_files_with_a_stateless_baseline(tmp_path):
     report = denoise_files(ClassicalDenoiser(), tmp_path / "in", tmp_path / "out")
     (out,) = load_images(report.written)
     assert float(out.min()) == 1.0  # uniform grey paper turns white
+
+
+# --------------------------------------------------------------------------- documents
+
+
+def _levels(h=20, w=30):
+    return RNG.integers(0, 256, size=(h, w), dtype=np.uint8)
+
+
+def _no_temp_files(folder):
+    return not [p for p in folder.rglob(".*") if p.is_file()]
+
+
+def test_multipage_tiff_in_tiff_out_and_single_pages_keep_their_dpi(tmp_path, write_tiff):
+    from docdenoise.datasets import iter_pages
+
+    (tmp_path / "in").mkdir()
+    pages = [_levels(), _levels(10, 12), _levels()]
+    write_tiff(tmp_path / "in" / "three.tif", pages, dpi=(200, 200))
+    write_tiff(tmp_path / "in" / "one.tif", [_levels()], dpi=(300, 300))
+    report = denoise_files(_invert(), tmp_path / "in", tmp_path / "out")
+    assert [p.name for p in report.written] == ["one.png", "three.tif"]
+    out = list(iter_pages(tmp_path / "out" / "three.tif", as_float=False))
+    assert [(p.number, p.page_count, p.dpi) for p in out] == [(i, 3, (200, 200)) for i in (1, 2, 3)]
+    for got, want in zip(out, pages):
+        np.testing.assert_array_equal(got.image, 255 - want)
+    (one,) = iter_pages(tmp_path / "out" / "one.png")
+    assert one.dpi == (300, 300)
+
+
+def test_pages_png_writes_one_png_per_page(tmp_path, write_tiff):
+    from docdenoise.datasets import iter_pages
+
+    write_tiff(tmp_path / "scan.tif", [_levels(), _levels()], dpi=(200, 200))
+    assert plan_outputs([tmp_path / "scan.tif"], tmp_path / "out", pages="png") == [
+        tmp_path / "out" / "scan.png"
+    ]
+    report = denoise_files(_invert(), tmp_path / "scan.tif", tmp_path / "out", pages="png")
+    assert [p.name for p in report.written] == ["scan-p0001.png", "scan-p0002.png"]
+    assert [p.dpi for p in iter_pages(report.written)] == [(200, 200)] * 2
+    with pytest.raises(FileExistsError, match=r"scan-p0001\.png' and 1 more outputs"):
+        denoise_files(_invert(), tmp_path / "scan.tif", tmp_path / "out", pages="png")
+    with pytest.raises(ValueError, match="pages must be 'file' or 'png', got 'pdf'"):
+        denoise_files(_invert(), tmp_path / "scan.tif", tmp_path / "out", pages="pdf")
+
+
+def test_a_broken_later_page_fails_its_document_only_and_leaves_nothing(tmp_path, write_tiff):
+    (tmp_path / "in").mkdir()
+    write_tiff(tmp_path / "in" / "good.tif", [_levels(), _levels()])
+    broken = write_tiff(tmp_path / "in" / "broken.tif", [_levels(200, 200)] * 3)
+    broken.write_bytes(broken.read_bytes()[:-20000])  # cut into the last page
+    for pages in ("file", "png"):
+        out = tmp_path / f"out-{pages}"
+        report = denoise_files(_invert(), tmp_path / "in", out, pages=pages)
+        assert [(p.name, "page 3 of 3" in m) for p, m in report.failed] == [("broken.tif", True)]
+        assert all(p.name.startswith("good") for p in report.written)
+        assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in report.written)
+        assert _no_temp_files(out)
+
+
+def test_a_page_that_cannot_be_cleaned_names_its_page(tmp_path, write_tiff):
+    write_tiff(tmp_path / "scan.tif", [_levels(), _levels(3, 3)])
+    report = denoise_files(Counting(), tmp_path / "scan.tif", tmp_path / "out")
+    ((path, message),) = report.failed
+    assert "scan.tif', page 2 of 2 could not be cleaned: too small" in message
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_unsupported_files_in_folders_are_reported_not_read(tmp_path):
+    save_images([_page()], tmp_path / "in", names=["a"])
+    (tmp_path / "in" / "notes.txt").write_text("x")
+    (tmp_path / "in" / "data.csv").write_text("x")
+    (tmp_path / "in" / ".hidden").write_text("x")
+    report = denoise_files(_invert(), tmp_path / "in", tmp_path / "out")
+    assert [p.name for p in report.written] == ["a.png"]
+    assert [p.name for p in report.unsupported] == ["data.csv", "notes.txt"]
+    assert report.ok
+
+
+def test_bilevel_pages_are_black_and_white(tmp_path):
+    save_images([np.linspace(0, 1, 30).reshape(5, 6)], tmp_path, names=["grad"])
+    report = denoise_files(
+        FunctionTransformer(), tmp_path / "grad.png", tmp_path / "out", bilevel=True
+    )
+    (out,) = load_images(report.written)
+    assert set(np.unique(out)) == {0.0, 1.0}
+
+
+@pytest.mark.pdf
+def test_pdf_in_pdf_out_with_the_same_pages(pdfs):
+    from docdenoise.datasets import iter_pages
+
+    pages = [_levels(40, 60), _levels(30, 50)]
+    pdfs.scan("scan.pdf", pages, dpi=150)
+    pdfs.encrypted("locked.pdf", pdfs.folder / "scan.pdf")
+    pdfs.text("digital.pdf")
+    out = pdfs.folder / "out"
+    report = denoise_files(_invert(), pdfs.folder, out)
+    assert [p.name for p in report.written] == ["scan.pdf"]
+    failed = {p.name: message for p, message in report.failed}
+    assert sorted(failed) == ["digital.pdf", "locked.pdf"]
+    assert "holds no scanned images" in failed["digital.pdf"]
+    assert "is an encrypted" in failed["locked.pdf"]
+    read = list(iter_pages(out / "scan.pdf", as_float=False))
+    assert [(p.number, p.page_count) for p in read] == [(1, 2), (2, 2)]
+    for got, want in zip(read, pages):
+        np.testing.assert_array_equal(got.image, 255 - want)
+        assert got.dpi == pytest.approx((150, 150), rel=1e-4)
+    assert _no_temp_files(out)
 
 
 # --------------------------------------------------------------------------- pairs

@@ -22,6 +22,9 @@ TORCH_FREE = [
     "docdenoise._params",
     "docdenoise._validation",
     "docdenoise.datasets._io",
+    "docdenoise.datasets._page_writer",
+    "docdenoise.datasets._pages",
+    "docdenoise.datasets._pdf",
     "docdenoise.exceptions",
 ]
 

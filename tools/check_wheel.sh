@@ -41,3 +41,11 @@ den = DocumentDenoiser(epochs=1, random_state=0).fit(noisy, clean)
 print("wheel OK: docdenoise", docdenoise.__version__, "score", round(den.score(noisy, clean), 4))
 PY
 "$work/venv/bin/docdenoise" --version
+# The pdf extra installs (OCRmyPDF only where Python >= 3.11) and the plugin loads.
+"$work/venv/bin/pip" install -q "${wheel}[pdf]" 2> >(grep -v "is ignored" >&2)
+"$work/venv/bin/python" -c "import pypdfium2, img2pdf; print('pdf extra OK')"
+if "$work/venv/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  "$work/venv/bin/python" -m ocrmypdf --plugin docdenoise.ocrmypdf_plugin --help \
+    | grep -q -- "--docdenoise-final" || { echo "the OCRmyPDF plugin did not load"; exit 1; }
+  echo "OCRmyPDF plugin OK"
+fi

@@ -1,7 +1,7 @@
-"""Read and write grayscale document images (PNG, JPEG, TIFF).
+"""Read and write grayscale document images (PNG, JPEG, TIFF, BMP, WebP).
 
-Grayscale rule applied by :func:`load_images`
--------------------------------------------------
+Grayscale rule applied by :func:`~docdenoise.datasets.load_images`
+--------------------------------------------------------------------
 ========================  ============================================================
 File mode (Pillow)        Result
 ========================  ============================================================
@@ -16,7 +16,8 @@ File mode (Pillow)        Result
 ``F`` (32-bit float)      must already lie in [0, 1]
 ========================  ============================================================
 
-JPEG EXIF orientation is applied; a multi-page TIFF gives its first page.
+JPEG EXIF orientation is applied. The pages of multi-page TIFF and PDF files are
+read by :mod:`docdenoise.datasets._pages`.
 """
 
 from __future__ import annotations
@@ -26,17 +27,17 @@ import os
 import re
 import threading
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .._atomic import atomic_write
-from .._params import BIT_DEPTHS, Options
+from .._params import BIT_DEPTH, BIT_DEPTHS
 from .._paths import path_problem
 from .._validation import check_images, to_float_image
 from ..exceptions import ImageFileError
@@ -45,23 +46,34 @@ __all__ = [
     "BIT_DEPTHS",
     "IMAGE_EXTENSIONS",
     "MAX_IMAGE_PIXELS",
+    "PAGE_EXTENSIONS",
+    "TooManyPixelsError",
+    "check_pixel_count",
     "expand_inputs",
+    "grey_levels",
     "list_image_files",
-    "load_images",
     "natural_key",
     "read_image",
     "save_images",
+    "within_pixel_limit",
 ]
 
-#: File name suffixes :func:`load_images` picks up in a directory.
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+#: File name suffixes of the image files read in a folder.
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 
-#: Largest image (width * height) that :func:`load_images` opens by default: 2**28
-#: pixels, e.g. 16384 x 16384, a 1 GiB float32 array. Larger files are refused as
-#: possible decompression bombs unless ``max_pixels`` is raised (``--max-pixels``).
+#: File name suffixes :func:`~docdenoise.datasets.load_images` and
+#: :func:`expand_inputs` pick up in a folder: PDF and the image files.
+PAGE_EXTENSIONS = (".pdf", *IMAGE_EXTENSIONS)
+
+#: Largest image or page (width * height) that :func:`~docdenoise.datasets.load_images`
+#: opens by default: 2**28 pixels, e.g. 16384 x 16384, a 1 GiB float32 array. Larger
+#: files and pages are refused as possible decompression bombs unless ``max_pixels``
+#: is raised (``--max-pixels``).
 MAX_IMAGE_PIXELS = 2**28
 
 _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+
+_T = TypeVar("_T")
 
 
 def natural_key(name: str | os.PathLike) -> list[Any]:
@@ -87,87 +99,111 @@ def natural_key(name: str | os.PathLike) -> list[Any]:
     return [int(p) if p.isdigit() else p.lower() for p in parts] + [text]
 
 
-def list_image_files(folder: Path, pattern: str | None = None) -> list[Path]:
-    """The image files of a folder (not hidden, not recursive), in natural order."""
+def _visible_files(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")]
+
+
+def list_image_files(
+    folder: Path, pattern: str | None = None, extensions: tuple[str, ...] = IMAGE_EXTENSIONS
+) -> list[Path]:
+    """The files of a folder with these suffixes (not hidden, not recursive), in natural order."""
     if not folder.is_dir():
         raise ImageFileError(f"Image folder {str(folder)!r} {path_problem(folder, 'folder')}.")
     files = [
         p
-        for p in folder.iterdir()
-        if p.is_file()
-        and not p.name.startswith(".")
-        and p.suffix.lower() in IMAGE_EXTENSIONS
-        and (pattern is None or fnmatch(p.name, pattern))
+        for p in _visible_files(folder)
+        if p.suffix.lower() in extensions and (pattern is None or fnmatch(p.name, pattern))
     ]
     if not files:
-        what = f"matching {pattern!r}" if pattern else "(" + ", ".join(IMAGE_EXTENSIONS) + ")"
+        what = f"matching {pattern!r}" if pattern else "(" + ", ".join(extensions) + ")"
         raise ImageFileError(f"No image files {what} found in folder {str(folder)!r}.")
     return sorted(files, key=natural_key)
 
 
-def expand_inputs(inputs: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
-    """Turn files, folders and glob patterns into a list of image files.
+def expand_inputs(
+    inputs: str | os.PathLike | Iterable[str | os.PathLike], *, return_skipped: bool = False
+) -> Any:
+    """Turn files, folders and glob patterns into a list of image and PDF files.
 
-    A folder contributes its image files (``.png``, ``.jpg``, ``.jpeg``, ``.tif``,
-    ``.tiff``; not recursive; natural sort). A pattern such as ``"scans/*.jpg"`` or
-    ``"scans/**/*.png"`` contributes the image files it matches (natural sort). A
-    plain file is taken as given, whatever its suffix, so that a file that cannot
-    be read is reported rather than silently ignored. Duplicates are dropped.
+    A folder contributes its PDF and image files (``.pdf``, ``.png``, ``.jpg``,
+    ``.jpeg``, ``.tif``, ``.tiff``, ``.bmp``, ``.webp``; not recursive; natural
+    sort). A pattern such as ``"scans/*.jpg"`` or ``"scans/**/*.png"`` contributes
+    the files of those kinds it matches (natural sort). A plain file is taken as
+    given, whatever its suffix, so that a file that cannot be read is reported
+    rather than silently ignored. Duplicates are dropped. The other files of a
+    folder or a pattern are not read; ``return_skipped`` lists them.
 
     Parameters
     ----------
     inputs : str, path-like or iterable of them
         Files, folders and glob patterns.
+    return_skipped : bool, default=False
+        Also return the files found in folders and patterns that are not of a kind
+        docdenoise reads (hidden files aside).
 
     Returns
     -------
     files : list of pathlib.Path
-        The image files, in the order given.
+        The image and PDF files, in the order given.
+    skipped : list of pathlib.Path
+        Only with ``return_skipped=True``: the other files, in the order found.
 
     Raises
     ------
     ImageFileError
         No inputs, an input that does not exist, a pattern that matches no image
-        file, or a folder without image files.
+        or PDF file, or a folder without one.
 
     Examples
     --------
     >>> import tempfile
     >>> from pathlib import Path
     >>> folder = Path(tempfile.mkdtemp())
-    >>> for name in ["10.png", "2.png", "notes.txt"]:
+    >>> for name in ["10.png", "2.png", "scan.pdf", "notes.txt"]:
     ...     _ = (folder / name).write_bytes(b"")
     >>> from docdenoise.datasets import expand_inputs
-    >>> [p.name for p in expand_inputs([folder])]
-    ['2.png', '10.png']
+    >>> files, skipped = expand_inputs([folder], return_skipped=True)
+    >>> [p.name for p in files], [p.name for p in skipped]
+    (['2.png', '10.png', 'scan.pdf'], ['notes.txt'])
     >>> [p.name for p in expand_inputs([str(folder / "1*.png")])]
     ['10.png']
     """
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     files: list[Path] = []
+    skipped: list[Path] = []
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            files += list_image_files(path)
+            found = sorted(_visible_files(path), key=natural_key)
+            kind = f"image or PDF files ({', '.join(PAGE_EXTENSIONS)})"
+            where = f"in folder {str(path)!r}"
         elif path.exists():
             files.append(path)
+            continue
         elif glob.has_magic(str(item)):
-            matches = [
-                Path(m)
-                for m in glob.glob(str(item), recursive=True)
-                if Path(m).is_file() and Path(m).suffix.lower() in IMAGE_EXTENSIONS
-            ]
-            if not matches:
-                raise ImageFileError(f"No image files match the pattern {str(item)!r}.")
-            files += sorted(matches, key=lambda p: (natural_key(p.parent), natural_key(p)))
+            found = [Path(m) for m in glob.glob(str(item), recursive=True) if Path(m).is_file()]
+            found.sort(key=lambda p: (natural_key(p.parent), natural_key(p)))
+            kind, where = "image or PDF files", f"match the pattern {str(item)!r}"
         else:
             raise ImageFileError(f"Input {str(item)!r} {path_problem(path)}.")
+        readable = [p for p in found if p.suffix.lower() in PAGE_EXTENSIONS]
+        others = [p for p in found if p.suffix.lower() not in PAGE_EXTENSIONS]
+        if not readable:
+            also = f"; only {len(others)} other file(s), e.g. {others[0].name!r}" if others else ""
+            raise ImageFileError(f"No {kind} {where}{also}.")
+        files += readable
+        skipped += others
     if not files:
         raise ImageFileError("No input files given.")
+    unique = _drop_duplicates(files)
+    return (unique, _drop_duplicates(skipped)) if return_skipped else unique
+
+
+def _drop_duplicates(paths: list[Path]) -> list[Path]:
     seen: set[Path] = set()
     unique = []
-    for f in files:
+    for f in paths:
         key = f.resolve()
         if key not in seen:
             seen.add(key)
@@ -175,11 +211,13 @@ def expand_inputs(inputs: str | os.PathLike | Iterable[str | os.PathLike]) -> li
     return unique
 
 
-def _resolve_paths(paths_or_dir: Any, pattern: str | None) -> list[Path]:
+def _resolve_paths(
+    paths_or_dir: Any, pattern: str | None, extensions: tuple[str, ...] = IMAGE_EXTENSIONS
+) -> list[Path]:
     if isinstance(paths_or_dir, (str, os.PathLike)):
         path = Path(paths_or_dir)
         if path.is_dir():
-            return list_image_files(path, pattern)
+            return list_image_files(path, pattern, extensions)
         return [path]
     if isinstance(paths_or_dir, Iterable):
         paths = [Path(p) for p in paths_or_dir]
@@ -227,6 +265,35 @@ def _to_grayscale_array(im: Image.Image, path: Path) -> np.ndarray:
     return np.asarray(im.convert("RGB").convert("L"))
 
 
+class TooManyPixelsError(ImageFileError):
+    """A file or page has more pixels than ``max_pixels`` (told as such, not as corrupt)."""
+
+
+def check_pixel_count(
+    where: str,
+    width: int,
+    height: int,
+    max_pixels: int | None,
+    *,
+    verb: str = "has",
+    at: str = "",
+    fix: str = "",
+) -> None:
+    """Refuse a page of ``width`` x ``height`` pixels above ``max_pixels``: the one message.
+
+    ``where`` names the file (and page), ``verb`` is ``"would be"`` for a page not
+    rendered yet, ``at`` says how the size came about (``" at 600 dpi"``) and
+    ``fix`` offers another way out (``" or a lower dpi"``).
+    """
+    if max_pixels is not None and width * height > max_pixels:
+        raise TooManyPixelsError(
+            f"{where} {verb} {width} x {height} = {width * height} pixels{at}, more than the "
+            f"limit of {max_pixels} (a guard against decompression bombs); if you trust "
+            f"the file, pass a larger max_pixels{fix}, or None for no limit (--max-pixels "
+            "N or none on the command line)."
+        )
+
+
 #: Held while Pillow's own bomb guard is off for one file (see _without_pillow_guard).
 _PILLOW_GUARD_LOCK = threading.Lock()
 
@@ -236,12 +303,13 @@ def _without_pillow_guard() -> Iterator[None]:
     """Switch Pillow's decompression-bomb guard off for the body, under a lock.
 
     Pillow refuses images above ``2 * PIL.Image.MAX_IMAGE_PIXELS`` (about 179
-    Mpx by default), a module global it reads when it opens and decodes a file; it
-    takes no limit per call. ``max_pixels`` is docdenoise's one limit, checked from
-    the file header before anything is decoded, so for a file that only Pillow's
-    guard refuses the global is set to ``None`` for the time of this one open,
-    check and decode, and then restored. Other threads that open images with Pillow
-    meanwhile are unguarded too; files within Pillow's limit never touch it.
+    Mpx by default), a module global it reads when it opens and decodes a file or a
+    TIFF page; it takes no limit per call. ``max_pixels`` is docdenoise's one limit,
+    checked from the file header before anything is decoded, so for a file or page
+    that only Pillow's guard refuses the global is set to ``None`` for the time of
+    this one open, check and decode, and then restored. Other threads that open
+    images with Pillow meanwhile are unguarded too; files within Pillow's limit
+    never touch it.
     """
     with _PILLOW_GUARD_LOCK:
         saved = Image.MAX_IMAGE_PIXELS
@@ -252,47 +320,52 @@ def _without_pillow_guard() -> Iterator[None]:
             Image.MAX_IMAGE_PIXELS = saved
 
 
+def within_pixel_limit(decode: Callable[[], _T]) -> _T:
+    """Run ``decode`` (a Pillow open or load that checks ``max_pixels`` itself).
+
+    Pillow's bomb warning is silenced, and if Pillow's own guard refuses, ``decode``
+    runs again with that guard lifted, so ``max_pixels`` alone decides.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            return decode()
+        except Image.DecompressionBombError:
+            with _without_pillow_guard():
+                return decode()
+
+
 def _open_within(path: Path, max_pixels: int | None) -> Image.Image:
     """Check the size in the header against ``max_pixels``, then open and decode."""
     with Image.open(path) as probe:
         size = probe.size
         probe.verify()
-    if max_pixels is not None and size[0] * size[1] > max_pixels:
-        raise _TooLarge(
-            f"Image file {str(path)!r} has {size[0]} x {size[1]} = {size[0] * size[1]} "
-            f"pixels, more than the limit of {max_pixels} (a guard against decompression "
-            "bombs); if you trust the file, pass a larger max_pixels, or None for no "
-            "limit (--max-pixels N or none on the command line)."
-        )
+    check_pixel_count(f"Image file {str(path)!r}", size[0], size[1], max_pixels)
     im = Image.open(path)
     im.load()
     return im
 
 
-class _TooLarge(Exception):
-    """The file has more pixels than ``max_pixels`` (told as such, not as corrupt)."""
+def _check_file(path: Path, what: str = "Image file") -> None:
+    """Refuse a missing path, a folder and an empty file, naming them."""
+    name = str(path)
+    if not path.is_file():
+        raise ImageFileError(f"{what} {name!r} {path_problem(path)}.")
+    if path.stat().st_size == 0:
+        raise ImageFileError(f"{what} {name!r} is empty (0 bytes).")
 
 
 def _open_checked(path: Path, max_pixels: int | None) -> Image.Image:
     name = str(path)
-    if not path.is_file():
-        raise ImageFileError(f"Image file {name!r} {path_problem(path)}.")
-    if path.stat().st_size == 0:
-        raise ImageFileError(f"Image file {name!r} is empty (0 bytes).")
+    _check_file(path)
     try:
-        with warnings.catch_warnings():
-            # Our own limit decides; Pillow's warning would be noise.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            try:
-                return _open_within(path, max_pixels)
-            except Image.DecompressionBombError:  # Pillow's guard: max_pixels decides
-                with _without_pillow_guard():
-                    return _open_within(path, max_pixels)
-    except _TooLarge as exc:
-        raise ImageFileError(str(exc)) from None
+        return within_pixel_limit(lambda: _open_within(path, max_pixels))
+    except TooManyPixelsError:
+        raise
     except UnidentifiedImageError:
         raise ImageFileError(
-            f"{name!r} is not an image file Pillow can read; expected PNG, JPEG or TIFF."
+            f"{name!r} is not an image file Pillow can read; expected PNG, JPEG, TIFF, "
+            "BMP or WebP (or a PDF)."
         ) from None
     except PermissionError:
         raise ImageFileError(f"Image file {name!r} cannot be read: permission denied.") from None
@@ -301,7 +374,7 @@ def _open_checked(path: Path, max_pixels: int | None) -> Image.Image:
 
 
 def read_image(path: Path, *, as_float: bool, max_pixels: int | None) -> np.ndarray:
-    """One image file as a 2-D array (see :func:`load_images`)."""
+    """The first page of an image file as a 2-D array (see ``load_images``)."""
     im = _open_checked(path, max_pixels)
     try:
         if im.format == "JPEG" or "exif" in im.info:
@@ -314,76 +387,10 @@ def read_image(path: Path, *, as_float: bool, max_pixels: int | None) -> np.ndar
     return arr
 
 
-def load_images(
-    paths_or_dir,
-    *,
-    pattern=None,
-    as_float=True,
-    return_paths=False,
-    max_pixels=MAX_IMAGE_PIXELS,
-):
-    """Load grayscale images from a folder, a file, or a list of files.
-
-    Colour, alpha, palette, 1-bit and 16-bit files are turned into grayscale by the
-    rule in the module docstring (ITU-R 601-2 luma, transparency composited onto
-    white, 16-bit divided by 65535).
-
-    Parameters
-    ----------
-    paths_or_dir : str, path-like or list of them
-        A folder (its ``.png``, ``.jpg``, ``.jpeg``, ``.tif`` and ``.tiff`` files,
-        not recursive, hidden files skipped, natural sort by name so that
-        ``2.png`` comes before ``10.png``), a single image file, or a list of image
-        files (kept in the given order).
-    pattern : str, default=None
-        Shell-style pattern (``"*.png"``) that file names in a folder must match.
-        Ignored for explicit files.
-    as_float : bool, default=True
-        If True, return float32 arrays in ``[0, 1]``. If False, return the grey
-        levels as stored: uint8 for 8-bit and 1-bit files (0/255), uint16 for
-        16-bit files, float32 for floating-point TIFF.
-    return_paths : bool, default=False
-        Also return the path of each image.
-    max_pixels : int or None, default=MAX_IMAGE_PIXELS
-        Refuse images with more than this many pixels (``2**28``, checked from the
-        file header before anything is decoded). ``None`` turns the check off. This
-        is the one limit: Pillow's own decompression-bomb guard
-        (``PIL.Image.MAX_IMAGE_PIXELS``, which refuses above about 179 Mpx) is
-        raised to match it for files that need it.
-
-    Returns
-    -------
-    images : list of ndarray of shape (H, W)
-        One 2-D array per file.
-    paths : list of pathlib.Path
-        Only when ``return_paths=True``: the file of each image.
-
-    Raises
-    ------
-    ImageFileError
-        A file is missing, empty, not an image, truncated or corrupt, too large; or
-        a folder holds no image files. The message names the file.
-
-    See Also
-    --------
-    save_images : Write images as 8-bit grayscale PNG.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> import numpy as np
-    >>> from docdenoise.datasets import load_images, save_images
-    >>> folder = tempfile.mkdtemp()
-    >>> _ = save_images([np.zeros((4, 6)), np.ones((5, 3))], folder, names=["2", "10"])
-    >>> images, paths = load_images(folder, return_paths=True)
-    >>> [p.name for p in paths], images[0].shape, images[0].dtype
-    (['2.png', '10.png'], (4, 6), dtype('float32'))
-    """
-    paths = _resolve_paths(paths_or_dir, pattern)
-    images = [read_image(p, as_float=as_float, max_pixels=max_pixels) for p in paths]
-    if return_paths:
-        return images, paths
-    return images
+def grey_levels(image: np.ndarray, bit_depth: int = 8) -> np.ndarray:
+    """A checked float page in ``[0, 1]`` -> rounded ``uint8`` or ``uint16`` grey levels."""
+    top, dtype = (65535.0, np.uint16) if bit_depth == 16 else (255.0, np.uint8)
+    return np.round(image * np.float32(top)).astype(dtype)
 
 
 def _png_name(name: str) -> str:
@@ -470,7 +477,7 @@ def save_images(images, paths_or_dir, *, names=None, overwrite=False, bit_depth=
 
     See Also
     --------
-    load_images : Read images back as float32 arrays.
+    docdenoise.datasets.load_images : Read images back as float32 arrays.
 
     Examples
     --------
@@ -481,7 +488,7 @@ def save_images(images, paths_or_dir, *, names=None, overwrite=False, bit_depth=
     >>> [p.name for p in save_images(np.full((2, 8, 8), 0.5), folder)]
     ['0000.png', '0001.png']
     """
-    Options(*BIT_DEPTHS).check("bit_depth", bit_depth)
+    BIT_DEPTH.check("bit_depth", bit_depth)
     if isinstance(images, np.ndarray) and images.ndim == 2:
         images = [images]
     batch = check_images(images, name="images")
@@ -498,8 +505,6 @@ def save_images(images, paths_or_dir, *, names=None, overwrite=False, bit_depth=
         if d.exists() and d.is_dir():
             raise ImageFileError(f"{str(d)!r} is a folder; expected a file path.")
         d.parent.mkdir(parents=True, exist_ok=True)
-    top, dtype = (65535.0, np.uint16) if bit_depth == 16 else (255.0, np.uint8)
     for img, dest in zip(batch.images, dests):
-        levels = np.round(img * np.float32(top)).astype(dtype)
-        _write_png(Image.fromarray(levels), dest, overwrite)
+        _write_png(Image.fromarray(grey_levels(img, bit_depth)), dest, overwrite)
     return dests
