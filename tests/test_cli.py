@@ -510,6 +510,45 @@ def test_denoise_keeps_16_bit_scans_16_bit(model_file, tmp_path, capsys):
     assert "16-bit" in " ".join(capsys.readouterr().out.split())
 
 
+def test_denoise_16_bit_tiff_with_pages_png_and_bit_depth_options(
+    model_file, tmp_path, capsys, write_tiff
+):
+    deep = [(page * 65535).astype(np.uint16) for page in _pages(2)]
+    (tmp_path / "in").mkdir()
+    write_tiff(tmp_path / "in" / "deep.tif", deep)
+    argv = ["denoise", str(tmp_path / "in"), "-m", str(model_file), "-q"]
+    assert main([*argv, "-o", str(tmp_path / "o1"), "--pages", "png"]) == 0
+    for name in ("deep-p0001.png", "deep-p0002.png"):
+        with Image.open(tmp_path / "o1" / name) as im:
+            assert im.mode == "I;16"
+    assert main([*argv, "-o", str(tmp_path / "o2"), "--bit-depth", "12"]) == 2
+    assert "--bit-depth: expected one of 'input', 8, 16, got '12'" in capsys.readouterr().err
+    assert main([*argv, "-o", str(tmp_path / "o2"), "--bit-depth", "16", "--bilevel"]) == 2
+    err = capsys.readouterr().err
+    assert err.endswith(
+        "error: --bit-depth 16 cannot apply to --bilevel pages, which have 1 bit.\n"
+    )
+    assert not (tmp_path / "o2").exists()
+
+
+def test_ocr_refuses_bad_paths_before_any_work(tmp_path, capsys, monkeypatch):
+    import docdenoise
+
+    monkeypatch.setattr(docdenoise, "make_searchable_pdf", None)  # never reached
+    (tmp_path / "scan.pdf").write_bytes(b"%PDF-1.4\n")
+    (tmp_path / "loop.pdf").symlink_to("loop.pdf")
+    out = str(tmp_path / "out.pdf")
+    assert main(["ocr", str(tmp_path / "loop.pdf"), out]) == 2
+    assert "loop.pdf' leads into a loop of symbolic links" in capsys.readouterr().err
+    assert main(["ocr", str(tmp_path), out]) == 2
+    assert "is not a file; expected a scanned PDF" in capsys.readouterr().err
+    assert main(["ocr", str(tmp_path / "scan.pdf"), out, "-m", str(tmp_path)]) == 2
+    assert re.search(r"Model file '.*' is a folder, not a file", capsys.readouterr().err)
+    _deny_new_files(monkeypatch)
+    assert main(["ocr", str(tmp_path / "scan.pdf"), out]) == 2
+    assert re.search(r"error: Folder of OUTPUT '.*' is not writable", capsys.readouterr().err)
+
+
 def test_denoise_model_path_problems_are_named(scans, tmp_path, capsys):
     """A folder or a link loop given as --model is a usage mistake, told as it is."""
     out = str(tmp_path / "out")

@@ -429,6 +429,139 @@ def test_pdf_in_pdf_out_with_the_same_pages(pdfs):
     assert _no_temp_files(out)
 
 
+# ----------------------------------------------- documents with bit depth, folders, limits
+
+
+def _levels16(h=20, w=30):
+    return RNG.integers(0, 65536, size=(h, w), dtype=np.uint16)
+
+
+def test_a_16_bit_multipage_tiff_stays_16_bit_as_tiff_and_as_png_pages(tmp_path, write_tiff):
+    from docdenoise.datasets import iter_pages
+
+    pages = [_levels16(), _levels16(10, 12)]
+    write_tiff(tmp_path / "deep.tif", pages, dpi=(200, 200))
+    write_tiff(tmp_path / "flat.tif", [_levels(), _levels()])
+    report = denoise_files(_invert(), tmp_path, tmp_path / "out")
+    assert [p.name for p in report.written] == ["deep.tif", "flat.tif"]
+    deep, flat = (list(iter_pages(p, as_float=False)) for p in report.written)
+    assert [p.image.dtype for p in deep] == [np.uint16] * 2
+    assert [p.image.dtype for p in flat] == [np.uint8] * 2
+    for got, want in zip(deep, pages):
+        np.testing.assert_array_equal(got.image, 65535 - want)  # no level lost
+        assert got.dpi == (200, 200)
+    report = denoise_files(_invert(), tmp_path, tmp_path / "png", pages="png")
+    assert [(p.name, _bits(p)) for p in report.written] == [
+        ("deep-p0001.png", 16),
+        ("deep-p0002.png", 16),
+        ("flat-p0001.png", 8),
+        ("flat-p0002.png", 8),
+    ]
+    report = denoise_files(_invert(), tmp_path / "deep.tif", tmp_path / "o8", bit_depth=8)
+    assert [p.image.dtype for p in iter_pages(report.written, as_float=False)] == [np.uint8] * 2
+    report = denoise_files(_invert(), tmp_path / "flat.tif", tmp_path / "o16", bit_depth=16)
+    assert [p.image.dtype for p in iter_pages(report.written, as_float=False)] == [np.uint16] * 2
+
+
+def test_bit_depth_16_is_refused_with_bilevel_before_any_work(tmp_path):
+    save_images([_page()], tmp_path / "in", names=["a"])
+    with pytest.raises(ValueError, match="bit_depth=16 cannot apply to bilevel pages"):
+        denoise_files(_invert(), tmp_path / "in", tmp_path / "out", bilevel=True, bit_depth=16)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.pdf
+def test_pdf_outputs_are_8_bit_whatever_the_bit_depth(pdfs):
+    from docdenoise.datasets import iter_pages
+
+    pages = [_levels(40, 60)]
+    pdfs.scan("scan.pdf", pages, dpi=150)
+    for depth in ("input", 16):
+        out = pdfs.folder / f"out-{depth}"
+        report = denoise_files(_invert(), pdfs.folder / "scan.pdf", out, bit_depth=depth)
+        (page,) = iter_pages(report.written, as_float=False)
+        assert report.written == [out / "scan.pdf"] and page.image.dtype == np.uint8
+        np.testing.assert_array_equal(page.image, 255 - pages[0])
+    report = denoise_files(
+        _invert(), pdfs.folder / "scan.pdf", pdfs.folder / "png16", pages="png", bit_depth=16
+    )
+    assert [(p.name, _bits(p)) for p in report.written] == [("scan.png", 16)]
+
+
+def test_keep_folders_mirrors_documents_and_their_png_pages(tmp_path, write_tiff):
+    tree = tmp_path / "tree"
+    (tree / "a").mkdir(parents=True)
+    (tree / "b" / "c").mkdir(parents=True)
+    write_tiff(tree / "a" / "scan.tif", [_levels(), _levels()])
+    write_tiff(tree / "b" / "c" / "scan.tif", [_levels(), _levels()])
+    save_images([_page()], tree / "b", names=["scan"])
+    inputs = str(tree / "**" / "*.*")
+    with pytest.raises(ValueError, match=r"keep_folders=True \(--keep-folders\)"):
+        plan_outputs(expand_inputs(inputs), tmp_path / "out", pages="png")
+    report = denoise_files(_invert(), inputs, tmp_path / "out", keep_folders=True)
+    out = tmp_path / "out"
+    assert report.written == [out / "a" / "scan.tif", out / "b" / "scan.png"] + [
+        out / "b" / "c" / "scan.tif"
+    ]
+    report = denoise_files(_invert(), inputs, tmp_path / "png", keep_folders=True, pages="png")
+    assert [str(p.relative_to(tmp_path / "png")) for p in report.written] == [
+        "a/scan-p0001.png",
+        "a/scan-p0002.png",
+        "b/scan.png",
+        "b/c/scan-p0001.png",
+        "b/c/scan-p0002.png",
+    ]
+
+
+def test_an_unwritable_output_folder_is_refused_before_a_document_is_read(
+    tmp_path, write_tiff, monkeypatch
+):
+    import docdenoise._atomic as atomic
+    import docdenoise.parallel as parallel
+
+    write_tiff(tmp_path / "scan.tif", [_levels(), _levels()])
+
+    def denied(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    def never(*args, **kwargs):
+        raise AssertionError("no page may be read")
+
+    monkeypatch.setattr(atomic, "_create_temp_next_to", denied)
+    monkeypatch.setattr(parallel, "iter_pages", never)
+    for pages in ("file", "png"):
+        with pytest.raises(PermissionError, match=r"Output folder '.*out' cannot be created"):
+            denoise_files(_invert(), tmp_path / "scan.tif", tmp_path / "out", pages=pages)
+    assert not (tmp_path / "out").exists()
+
+
+def test_max_pixels_skips_a_document_with_a_large_page_and_names_the_page(tmp_path, write_tiff):
+    (tmp_path / "in").mkdir()
+    write_tiff(tmp_path / "in" / "big.tif", [_levels(10, 10), _levels(40, 40)])
+    write_tiff(tmp_path / "in" / "small.tif", [_levels(10, 10), _levels(10, 10)])
+    report = denoise_files(_invert(), tmp_path / "in", tmp_path / "out", max_pixels=1000)
+    assert [p.name for p in report.written] == ["small.tif"]
+    ((path, message),) = report.failed
+    assert path.name == "big.tif"
+    assert "big.tif', page 2 of 2 has 40 x 40 = 1600 pixels, more than the limit of 1000" in (
+        message
+    )
+    assert "--max-pixels" in message
+    report = denoise_files(_invert(), tmp_path / "in" / "big.tif", tmp_path / "o", max_pixels=None)
+    assert report.ok
+    with pytest.raises(ValueError, match="max_pixels must be None or an integer >= 1, got 0"):
+        denoise_files(_invert(), tmp_path / "in", tmp_path / "o", max_pixels=0)
+
+
+@pytest.mark.pdf
+def test_max_pixels_applies_to_pdf_pages_before_they_are_rendered(pdfs):
+    pdfs.scan("scan.pdf", [_levels(40, 60), _levels(40, 60)], dpi=150)
+    report = denoise_files(_invert(), pdfs.folder / "scan.pdf", pdfs.folder / "o", max_pixels=2000)
+    ((path, message),) = report.failed
+    assert "scan.pdf', page 1 of 2 would be 60 x 40 = 2400 pixels, more than the limit" in message
+    assert not (pdfs.folder / "o" / "scan.pdf").exists()
+
+
 # --------------------------------------------------------------------------- pairs
 
 

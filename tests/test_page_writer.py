@@ -88,6 +88,32 @@ def test_bad_arguments(tmp_path, pages, name, kwargs, error, match):
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
 
 
+@pytest.mark.parametrize("name", ["deep.tif", "deep.png"])
+def test_bit_depth_16_keeps_65536_levels_in_tiff_and_png(tmp_path, name):
+    levels = RNG.integers(0, 65536, size=(6, 9), dtype=np.uint16)
+    save_pages([levels], tmp_path / name, bit_depth=16, dpi=200)
+    (page,) = iter_pages(tmp_path / name, as_float=False)
+    assert page.image.dtype == np.uint16 and page.dpi == (200.0, 200.0)
+    np.testing.assert_array_equal(page.image, levels)
+    save_pages([levels], tmp_path / name, overwrite=True)  # 8 bits by default
+    (page,) = iter_pages(tmp_path / name, as_float=False)
+    np.testing.assert_array_equal(page.image, np.round(levels / 257).astype(np.uint8))
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs", "match"),
+    [
+        ("out.tif", {"bit_depth": 12}, "bit_depth must be 8 or 16, got 12"),
+        ("out.pdf", {"bit_depth": 16}, "PDF pages are written with 8 bits"),
+        ("out.tif", {"bit_depth": 16, "bilevel": True}, "bilevel pages have 1 bit"),
+    ],
+)
+def test_bit_depth_is_checked_before_anything_is_written(tmp_path, name, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        save_pages([np.zeros((4, 4))], tmp_path / name, **kwargs)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_bilevel_tiff_is_black_and_white(tmp_path):
     grey = np.linspace(0, 1, 64, dtype=np.float32).reshape(8, 8)
     save_pages([grey], tmp_path / "bw.tif", bilevel=True)

@@ -48,8 +48,41 @@ def test_broken_later_tiff_page_names_file_and_page_after_the_good_pages(tmp_pat
 
 def test_huge_tiff_page_is_refused_before_decoding(tmp_path, write_tiff):
     path = write_tiff(tmp_path / "big.tif", [_page(10, 10), _page(60, 60)])
-    with pytest.raises(ImageFileError, match=r"page 2 of 2 has 60 x 60 = 3600 pixels"):
+    with pytest.raises(ImageFileError) as info:
         list(iter_pages(path, max_pixels=1000))
+    message = str(info.value)
+    assert message.startswith(f"{str(path)!r}, page 2 of 2 has 60 x 60 = 3600 pixels, more ")
+    assert "--max-pixels" in message and "corrupt" not in message
+
+
+@pytest.mark.parametrize("max_pixels", [None, 3600])
+def test_max_pixels_is_the_one_limit_for_tiff_pages_too(
+    tmp_path, write_tiff, monkeypatch, max_pixels
+):
+    """Pillow checks its own guard again when it decodes each TIFF page; a later page
+    that max_pixels allows must not be refused by it (simulated with a lower guard)."""
+    path = tmp_path / "big.tif"
+    frames = [Image.fromarray(_page(10, 10)), Image.fromarray(_page(60, 60))]
+    # compressed pages are decoded by libtiff, where Pillow checks its guard per page
+    frames[0].save(path, save_all=True, append_images=frames[1:], compression="tiff_adobe_deflate")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # Pillow refuses above 2000
+    read = list(iter_pages(path, max_pixels=max_pixels))
+    assert [p.image.shape for p in read] == [(10, 10), (60, 60)]
+    assert Image.MAX_IMAGE_PIXELS == 1000  # left as it was
+    with pytest.raises(ImageFileError, match=r"page 2 of 2 has 60 x 60 = 3600 pixels"):
+        list(iter_pages(path, max_pixels=3599))
+    frames[1].save(path, save_all=True, append_images=frames[:1])  # the large page first
+    assert count_pages(path) == 2  # counting decodes nothing; Pillow's guard is no reason
+
+
+def test_16_bit_tiff_pages_keep_their_levels(tmp_path):
+    levels = [RNG.integers(0, 65536, size=(8, 6), dtype=np.uint16) for _ in range(2)]
+    frames = [Image.fromarray(a) for a in levels]
+    frames[0].save(tmp_path / "deep.tif", save_all=True, append_images=frames[1:])
+    read = list(iter_pages(tmp_path / "deep.tif", as_float=False))
+    assert [p.image.dtype for p in read] == [np.uint16] * 2
+    for page, want in zip(read, levels):
+        np.testing.assert_array_equal(page.image, want)
 
 
 @pytest.mark.parametrize(("fmt", "ext"), [("BMP", "bmp"), ("WEBP", "webp")])
