@@ -52,6 +52,7 @@ How it behaves inside OCRmyPDF:
 from __future__ import annotations
 
 import hashlib
+import importlib
 import logging
 import os
 import threading
@@ -62,8 +63,8 @@ import numpy as np
 from PIL import Image
 
 _ocrmypdf_hookimpl: Any
-try:
-    from ocrmypdf import hookimpl as _ocrmypdf_hookimpl
+try:  # imported by name: mypy then types it the same with and without OCRmyPDF
+    _ocrmypdf_hookimpl = importlib.import_module("ocrmypdf").hookimpl
 except ImportError:  # still importable (documentation); OCRmyPDF is what calls it
     _ocrmypdf_hookimpl = None
 
