@@ -31,6 +31,7 @@ import numpy as np
 __all__ = [
     "AUGMENT",
     "DPI",
+    "ENGINE",
     "LR_SCHEDULES",
     "N_THREADS",
     "ODD_WINDOW",
@@ -383,3 +384,5 @@ AUGMENT = AnyOf(Bool(), Options("flips"))
 ODD_WINDOW = Integer(3, odd=True)
 #: A resolution: reading PDF pages, writing pages (``dpi``).
 DPI = Real(gt=0, unit="dots per inch")
+#: ``engine``: what runs the network in ``transform`` (see ``DocumentDenoiser``).
+ENGINE = Options("auto", "torch", "onnx")
