@@ -143,33 +143,46 @@ def test_load_a_saved_onnx_model_and_transform_without_torch(tmp_path):
 
 
 def test_training_and_the_torch_engine_say_they_need_torch(tmp_path):
+    noisy, clean = make_dirty_documents(2, shape=(32, 48), random_state=2)
+    save_images(list(noisy), tmp_path / "pairs" / "noisy", names=["a", "b"])
+    save_images(list(clean), tmp_path / "pairs" / "clean", names=["a", "b"])
     out = run_without_torch(
         """
-        import json
+        import contextlib, io, json
+        from pathlib import Path
         import numpy as np
+        import docdenoise
         from docdenoise import DocumentDenoiser
         from docdenoise.cli import main
 
-        messages = {}
+        weights = Path(docdenoise.__file__).parent / "weights" / "default.safetensors"
         x = np.random.default_rng(0).random((2, 16, 16), dtype=np.float32)
+        messages = {}
         for what, call in {
             "fit": lambda: DocumentDenoiser(epochs=1).fit(x, x),
             "torch engine": lambda: DocumentDenoiser.pretrained(engine="torch"),
-            "safetensors": lambda: DocumentDenoiser.load(
-                __import__("docdenoise").pretrained_models and
-                __import__("pathlib").Path(__import__("docdenoise").__file__).parent
-                / "weights" / "default.safetensors"),
+            "safetensors": lambda: DocumentDenoiser.load(weights),
+            "fine-tuning": lambda: DocumentDenoiser.pretrained().fit(x, x),
         }.items():
             try:
                 call()
             except ImportError as exc:
                 messages[what] = str(exc)
-        status = main(["train", ".", "-o", "m.safetensors"])
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            status = main(["train", "pairs", "-o", "m.safetensors", "-q"])
+        messages["docdenoise train"] = err.getvalue()
         print(json.dumps({"messages": messages, "train_status": status}))
         """,
         tmp_path,
     )
-    assert set(out["messages"]) == {"fit", "torch engine", "safetensors"}
+    assert set(out["messages"]) == {
+        "fit",
+        "torch engine",
+        "safetensors",
+        "fine-tuning",
+        "docdenoise train",
+    }
     for message in out["messages"].values():
         assert "needs torch" in message and "pip install torch==2.13.0" in message
-    assert out["train_status"] != 0
+    assert out["train_status"] == 1 and not (tmp_path / "m.safetensors").exists()
