@@ -154,6 +154,19 @@ def _estimator(args: argparse.Namespace, names: Sequence[str]) -> Any:
         raise CommandLineError(str(exc)) from None
 
 
+def _file_in_file_out(
+    source: str, output: str, what: str, expected: str, overwrite: bool
+) -> tuple[Path, Path]:
+    """Check a command's input file and the file it will write, before any work."""
+    if not Path(source).is_file():
+        raise CommandLineError(f"{what} {source!r} does not exist.")
+    if Path(output).is_dir():
+        raise CommandLineError(f"{output!r} is a folder; expected {expected}.")
+    if Path(output).exists() and not overwrite:
+        raise CommandLineError(f"{output!r} already exists; pass --overwrite to replace it.")
+    return Path(source), Path(output)
+
+
 def _check_device(device: str) -> None:
     """Refuse a device this machine lacks before any work starts."""
     if device in ("auto", "cpu"):  # always there; checking them would import torch
@@ -343,13 +356,9 @@ def _cmd_ocr(args: argparse.Namespace) -> int:
     from . import make_searchable_pdf
     from .datasets import count_pages
 
-    source, output = Path(args.input), Path(args.output)
-    if not source.is_file():
-        raise CommandLineError(f"Input file {args.input!r} does not exist.")
-    if output.is_dir():
-        raise CommandLineError(f"{args.output!r} is a folder; expected a PDF file name.")
-    if output.exists() and not args.overwrite:
-        raise CommandLineError(f"{args.output!r} already exists; pass --overwrite to replace it.")
+    source, output = _file_in_file_out(
+        args.input, args.output, "Input file", "a PDF file name", args.overwrite
+    )
     if args.model is not None and not Path(args.model).is_file():
         raise CommandLineError(f"Model file {args.model!r} does not exist.")
     _check_device(args.device)
@@ -409,13 +418,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from . import DocumentDenoiser
 
-    source, out = Path(args.model), Path(args.out)
-    if not source.is_file():
-        raise CommandLineError(f"Model file {args.model!r} does not exist.")
-    if out.is_dir():
-        raise CommandLineError(f"{args.out!r} is a folder; expected a file name (.onnx).")
-    if out.exists() and not args.overwrite:
-        raise CommandLineError(f"{args.out!r} already exists; pass --overwrite to replace it.")
+    source, out = _file_in_file_out(
+        args.model, args.out, "Model file", "a file name (.onnx)", args.overwrite
+    )
     if out.resolve() == source.resolve():
         raise CommandLineError("The ONNX file would replace the model file; choose another name.")
     estimator = DocumentDenoiser.load(source, device="cpu")
