@@ -29,8 +29,9 @@ to a CPU hog (one busy-looping process per core):
     passive waiting and ``n_threads=1``: no barrier at all.
 
 Workloads: ``transform`` of one page (``--page``, default 1024x768) with the
-pretrained model, and a short ``fit`` of the reference network on 48-pixel
-patches (many small parallel regions: the worst case). Times are the best and
+pretrained model on the torch engine (onnxruntime has its own thread pool), and a
+short ``fit`` of the reference network on 48-pixel patches (many small parallel
+regions: the worst case). Times are the best and
 the median of ``--repeats`` runs; the last columns divide the busy time by the
 idle time of the same configuration and by the idle time of ``docdenoise
 default``.
@@ -71,7 +72,7 @@ def _child(config: str, workload: str, repeats: int, page: tuple[int, int]) -> N
         policy = os.environ.get("OMP_WAIT_POLICY", "unset")  # what torch was loaded with
 
     if workload == "transform":
-        den = docdenoise.DocumentDenoiser.pretrained(device="cpu")
+        den = docdenoise.DocumentDenoiser.pretrained(device="cpu", engine="torch")
         noisy, _ = make_dirty_documents(1, shape=page, random_state=0)
         den.set_params(n_threads=settings["n_threads"])
 

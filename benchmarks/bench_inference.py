@@ -31,7 +31,7 @@ import torch
 from _machine import machine  # benchmarks/_machine.py
 from torch.utils.data import DataLoader, TensorDataset
 
-from docdenoise import DocumentDenoiser, _inference
+from docdenoise import DocumentDenoiser, _inference, _torch_engine
 from docdenoise.datasets import make_dirty_documents
 
 
@@ -46,17 +46,18 @@ def plain_loop(model: torch.nn.Module, X: np.ndarray, batch_size: int) -> np.nda
 
 
 def patched(run: Callable, **patches: object) -> Callable:
-    """``run`` with attributes of ``docdenoise._inference`` temporarily replaced."""
+    """``run`` with settings of ``docdenoise._inference``/``_torch_engine`` temporarily replaced."""
+    homes = {n: _inference if hasattr(_inference, n) else _torch_engine for n in patches}
 
     def call(*args: object) -> object:
-        saved = {name: getattr(_inference, name) for name in patches}
+        saved = {name: getattr(homes[name], name) for name in patches}
         try:
             for name, value in patches.items():
-                setattr(_inference, name, value)
+                setattr(homes[name], name, value)
             return run(*args)
         finally:
             for name, value in saved.items():
-                setattr(_inference, name, value)
+                setattr(homes[name], name, value)
 
     return call
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from torch import nn
 from tqdm.auto import tqdm
 
 from . import _serialization
+
+if TYPE_CHECKING:
+    from torch import nn
 
 __all__ = ["Callback", "Checkpoint", "EpochLines", "TrainingProgress", "progress_callbacks"]
 

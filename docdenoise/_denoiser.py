@@ -1,4 +1,10 @@
-"""The DocumentDenoiser estimator: parameters, fit/transform/score, save/load."""
+"""The DocumentDenoiser estimator: parameters, fit/transform/score, save/load.
+
+This module imports no torch: training, the torch engine and ``.safetensors``
+model files import it when they are used (:func:`~docdenoise._devices.require_torch`
+says how to install it when it is missing), so an ONNX model cleans pages where
+torch is not installed.
+"""
 
 from __future__ import annotations
 
@@ -7,26 +13,34 @@ import numbers
 import os
 import warnings
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
-from torch import nn
 
 from . import _serialization
+from ._atomic import atomic_write_bytes
 from ._callbacks import Checkpoint, progress_callbacks
-from ._devices import available_devices, resolve_device
+from ._devices import (
+    available_devices,
+    onnxruntime_version,
+    require_torch,
+    resolve_device,
+    torch_installed,
+)
 from ._failsafe import interruptible, rollback_on_error
 from ._geometry import round_up
-from ._inference import check_tta, iter_predict, predict_images
+from ._inference import Network, check_tta, iter_predict, predict_images
+from ._onnx_engine import OnnxNetwork, read_onnx_file
 from ._params import (
     AUGMENT,
+    ENGINE,
     IMAGE_SHAPE,
     LR_SCHEDULES,
     N_THREADS,
@@ -49,7 +63,6 @@ from ._threads import (
     torch_threads,
     with_torch_threads,
 )
-from ._training import PatchSampler, TrainSettings, make_buckets, train
 from ._validation import ImageBatch, check_images, check_pairs, restore_form
 from ._version import __version__
 from .exceptions import (
@@ -60,29 +73,31 @@ from .exceptions import (
     NotFittedError,
 )
 from .models import available_models, get_model_class, network_contract
+from .models._pretrained import WEIGHTS_DIR, pretrained_models
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from ._training import PatchSampler
 
 __all__ = ["DocumentDenoiser", "pretrained_models"]
 
 #: Prefixes of nested parameters routed to the network, optimizer and loss.
 NESTED_PREFIXES = ("module__", "optimizer__", "loss__")
 
-_OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
-    "adam": torch.optim.Adam,
-    "adamw": torch.optim.AdamW,
-    "sgd": torch.optim.SGD,
-    "rmsprop": torch.optim.RMSprop,
-}
-_LOSSES: dict[str, type[nn.Module]] = {
-    "mse": nn.MSELoss,
-    "l1": nn.L1Loss,
-    "smooth_l1": nn.SmoothL1Loss,
-    "huber": nn.HuberLoss,
-}
+#: The names of ``optimizer`` and ``loss``: classes of ``torch.optim`` and ``torch.nn``
+#: (looked up there when training starts, so that this module imports no torch).
+_OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop"}
+_LOSSES = {"mse": "MSELoss", "l1": "L1Loss", "smooth_l1": "SmoothL1Loss", "huber": "HuberLoss"}
 
 
-def _resolve(value: str | type, table: dict[str, type]) -> type:
+def _resolve(value: str | type, table: dict[str, str], home: str) -> type:
     """The class for a checked ``optimizer`` or ``loss`` value (a name or a class)."""
-    return table[value] if isinstance(value, str) else value
+    if not isinstance(value, str):
+        return value
+    torch = require_torch("Training")
+    return getattr(torch.optim if home == "optim" else torch.nn, table[value])
 
 
 class DocumentDenoiser(TransformerMixin, BaseEstimator):
@@ -182,8 +197,19 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         it is and moved by one pixel (down and right: 16; down, right and both:
         32). ``tta`` times slower; it helps networks trained with ``augment``
         (the pretrained model: see the model card), not the reference recipe.
+    engine : {"auto", "torch", "onnx"}, default="auto"
+        What runs the network in ``transform``, ``iter_transform`` and ``score``:
+        ``"torch"`` the torch module (``module_``, on ``device_``); ``"onnx"``
+        the network exported to ONNX, run by onnxruntime on the CPU (exported on
+        first use if the estimator has no ONNX graph yet, which needs the
+        ``export`` extra); ``"auto"`` the onnx engine when the estimator already
+        has an ONNX graph (``onnx_model_``: a model loaded from an ``.onnx`` file,
+        the shipped pretrained model, or after :meth:`export_onnx`) and works on
+        the CPU, else torch. Both give the same results to float rounding (1e-4):
+        tiling, padding and ``tta`` run the same code. Without torch installed,
+        only the onnx engine runs.
     n_threads : int, default=None
-        CPU threads torch may use during ``fit``, ``transform`` and ``score``
+        CPU threads torch (or onnxruntime) may use during ``fit``, ``transform`` and ``score``
         (restored afterwards). ``None`` keeps torch's setting, which is already one
         share of the cores in joblib workers (``GridSearchCV(n_jobs=k)``) and in
         dask worker processes; set ``1`` when several estimators work in threads of
@@ -203,7 +229,14 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
     Attributes
     ----------
     module_ : torch.nn.Module
-        The trained network, on ``device_``.
+        The trained network, on ``device_``. Absent when the estimator was loaded
+        from an ``.onnx`` file. The shipped model (:meth:`pretrained` on the CPU)
+        loads it, and ``device_``, when first looked up (which needs torch).
+    onnx_model_ : OnnxNetwork
+        The network exported to ONNX, with its metadata (``onnx_model_.meta``), when
+        the estimator has one: loaded from an ``.onnx`` file, shipped with the
+        pretrained model, or exported by :meth:`export_onnx` or the onnx engine.
+        ``fit`` drops it.
     optimizer_ : torch.optim.Optimizer or None
         The optimizer (``None`` after unpickling or loading; recreated on demand).
     device_ : torch.device
@@ -260,6 +293,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         "out_of_range": Options("raise", "clip"),
         "tile_size": TILE_SIZE,
         "tta": TTA,
+        "engine": ENGINE,
         "n_threads": N_THREADS,
         "verbose": Integer(0),
     }
@@ -295,6 +329,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         device: str = "auto",
         tile_size: int | str | None = "auto",
         tta: bool | int = False,
+        engine: str = "auto",
         n_threads: int | None = None,
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
@@ -322,6 +357,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         self.device = device
         self.tile_size = tile_size
         self.tta = tta
+        self.engine = engine
         self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
@@ -441,7 +477,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
             ) from None
 
     def _build_optimizer(self, module: nn.Module) -> torch.optim.Optimizer:
-        cls = _resolve(self.optimizer, _OPTIMIZERS)
+        cls = _resolve(self.optimizer, _OPTIMIZERS, "optim")
         kwargs = {"lr": self.lr, **self._nested("optimizer__")}
         try:
             return cls(module.parameters(), **kwargs)
@@ -458,7 +494,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         between fits works as for a fresh fit; a changed optimizer class, or one lost
         by pickling, starts anew.
         """
-        cls = _resolve(self.optimizer, _OPTIMIZERS)
+        cls = _resolve(self.optimizer, _OPTIMIZERS, "optim")
         previous: torch.optim.Optimizer | None = getattr(self, "optimizer_", None)
         if previous is None or type(previous) is not cls:
             return self._build_optimizer(module)
@@ -468,7 +504,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         return previous
 
     def _build_loss(self) -> nn.Module:
-        cls = _resolve(self.loss, _LOSSES)
+        cls = _resolve(self.loss, _LOSSES, "nn")
         try:
             return cls(**self._nested("loss__"))
         except TypeError as exc:
@@ -479,7 +515,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
     def _check_fitted(self) -> None:
         """Raise docdenoise's NotFittedError (a subclass of sklearn's) if not fitted."""
         try:
-            check_is_fitted(self, "module_")
+            check_is_fitted(self)  # asks __sklearn_is_fitted__
         except _SklearnNotFittedError as exc:
             raise NotFittedError(str(exc)) from None
 
@@ -529,6 +565,9 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
           more when ``fit`` returns (also after Ctrl-C), so it always matches the
           last complete epoch or the returned estimator.
         """
+        torch = require_torch("Training (DocumentDenoiser.fit)")
+        from ._training import TrainSettings, make_buckets, train
+
         self._validate_params()
         if y is None:
             raise InvalidImageError(
@@ -536,7 +575,9 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
                 "learns from noisy images X and their clean target images y."
             )
 
-        continuing = bool(self.warm_start) and hasattr(self, "module_")
+        if self.warm_start and self._is_fitted():
+            self._require_module("fit with warm_start=True")  # (the shipped model loads)
+        continuing = bool(self.warm_start) and "module_" in vars(self)
         Xb = self._check_X(X, reset=not continuing)
         if len(getattr(y, "shape", ())) == 1:
             raise InvalidImageError(
@@ -600,12 +641,17 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         self.optimizer_ = optimizer
         self.device_ = device
         self.history_ = history
+        for stale in ("onnx_model_", "pretrained_name_"):  # they describe the old weights
+            if hasattr(self, stale):
+                delattr(self, stale)
         return self
 
     def _training_data(
         self, X: list[np.ndarray], Y: list[np.ndarray], multiple: int, device: torch.device
     ) -> list | PatchSampler:
         """Whole-page size buckets, or random patches when ``patch_size`` is set."""
+        from ._training import PatchSampler, make_buckets
+
         if self.patch_size is None:
             return make_buckets(X, Y, size_multiple=multiple, device=device)
         size = round_up(self.patch_size, multiple)
@@ -617,14 +663,75 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         """``tile_size`` and ``tta`` for inference, checked."""
         return {"tile_size": self.tile_size, "tta": check_tta(self.tta)}
 
+    def _is_fitted(self) -> bool:
+        # (vars, not hasattr: looking up module_ would load the shipped torch weights)
+        return "module_" in vars(self) or "onnx_model_" in vars(self)
+
+    def __sklearn_is_fitted__(self) -> bool:
+        """Fitted: a torch network or an ONNX graph (scikit-learn's ``check_is_fitted``)."""
+        return self._is_fitted()
+
+    def _require_module(self, what: str) -> None:
+        """Make sure ``module_`` is there: the shipped model's torch weights load on demand."""
+        if "module_" in vars(self):
+            return
+        name = vars(self).get("pretrained_name_")
+        if name is None:
+            raise ValueError(
+                f"{what} needs the torch network, but this estimator holds only an ONNX "
+                "graph (it was loaded from an .onnx file); load the .safetensors model "
+                "instead."
+            )
+        weights = type(self).load(WEIGHTS_DIR / f"{name}.safetensors", device=self.device)
+        self.module_, self.device_, self.optimizer_ = weights.module_, weights.device_, None
+
+    def __getattr__(self, name: str) -> Any:
+        # pretrained() on the CPU loads the shipped model's ONNX form only; its torch
+        # network (module_, device_, optimizer_) loads when first looked up.
+        if name in ("module_", "device_", "optimizer_") and "pretrained_name_" in vars(self):
+            self._require_module(name)
+            return vars(self)[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _engine_name(self) -> str:
+        """The engine that runs the network now, ``"torch"`` or ``"onnx"`` (see ``engine``)."""
+        ENGINE.check("engine", self.engine)
+        if self.engine == "torch":
+            self._require_module("engine='torch'")
+            return "torch"
+        if self.engine == "onnx" or "module_" not in vars(self):
+            return "onnx"
+        has_graph = getattr(self, "onnx_model_", None) is not None
+        on_cpu = self.device_.type == "cpu"
+        return "onnx" if has_graph and on_cpu and onnxruntime_version() is not None else "torch"
+
+    def _network(self) -> Network:
+        """The network on the chosen engine, ready for :func:`predict_images`."""
+        if self._engine_name() == "torch":
+            from ._torch_engine import TorchNetwork
+
+            return TorchNetwork(self.module_, self.device_)
+        net: OnnxNetwork | None = getattr(self, "onnx_model_", None)
+        if net is None:
+            self.onnx_model_ = net = OnnxNetwork(
+                self._export_graph(), name="<exported network>", n_threads=self.n_threads
+            )
+        elif net.n_threads != self.n_threads:
+            self.onnx_model_ = net = OnnxNetwork(net.graph, name=net.name, n_threads=self.n_threads)
+        return net
+
+    def _threads_for(self, network: Network) -> Any:
+        """Limit torch's threads for the torch engine (onnxruntime got them at set-up)."""
+        if isinstance(network, OnnxNetwork):
+            return nullcontext()
+        return torch_threads(self.n_threads)
+
     def _predict(self, batch: ImageBatch) -> list[np.ndarray]:
-        return predict_images(
-            self.module_,
-            batch.images,
-            device=self.device_,
-            batch_size=int(self.batch_size),
-            **self._inference_options(),
-        )
+        network = self._network()
+        with self._threads_for(network):
+            return predict_images(
+                network, batch.images, batch_size=int(self.batch_size), **self._inference_options()
+            )
 
     def iter_transform(self, X: Any) -> Iterator[np.ndarray]:
         """Clean a stream of images lazily, in constant memory.
@@ -670,16 +777,15 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
                     0
                 ]
 
-        with torch_threads(self.n_threads):
+        network = self._network()
+        with self._threads_for(network):
             yield from iter_predict(
-                self.module_,
+                network,
                 checked(),
-                device=self.device_,
                 batch_size=int(self.batch_size),
                 **self._inference_options(),
             )
 
-    @with_torch_threads
     def transform(self, X: Any) -> Any:
         """Clean noisy images.
 
@@ -697,7 +803,6 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         batch = self._check_X(X, reset=False)
         return restore_form(self._predict(batch), batch)
 
-    @with_torch_threads
     def score(self, X: Any, y: Any) -> float:
         """Negative root-mean-square error of the cleaned ``X`` against ``y``.
 
@@ -758,7 +863,7 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
                 DeviceWarning,
                 stacklevel=3,
             )
-            return torch.device("cpu")
+            return resolve_device("cpu")
 
     # ------------------------------------------------------------------ files
     def save(self, path: str | os.PathLike) -> None:
@@ -772,7 +877,61 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
             Destination file, conventionally ending in ``.safetensors``.
         """
         self._check_fitted()
+        self._require_module("save")
         self._write_model(path, self.module_, self.history_)
+
+    def export_onnx(self, path: str | os.PathLike) -> None:
+        """Export the fitted network to an ONNX file, for the onnx engine and other runtimes.
+
+        The graph takes ``noisy`` ``[N, 1, H, W]`` float32 pages in ``[0, 1]`` with any
+        batch size and any height and width that are multiples of the network's
+        ``size_multiple``, and returns ``cleaned`` of the same shape. The file's
+        ``metadata_props`` carry, as JSON under the key ``"docdenoise"``, the
+        architecture, ``size_multiple``, ``receptive_margin``, this estimator's
+        parameters (``tta``, ``tile_size`` ...) and training history, so that
+        :meth:`load` turns the file back into an estimator that cleans pages like
+        this one, also where torch is not installed. The export is checked against
+        the network in onnxruntime before it is written (atomically), and kept as
+        ``onnx_model_``, so ``engine="auto"`` uses it on the CPU from now on.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination file, conventionally ending in ``.onnx``.
+
+        Raises
+        ------
+        ImportError
+            torch, onnx or onnxscript is not installed (``pip install
+            "docdenoise[export]"``).
+        ExportError
+            The network cannot be exported, or the export does not reproduce it.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from docdenoise import DocumentDenoiser
+        >>> from docdenoise.datasets import make_dirty_documents
+        >>> noisy, clean = make_dirty_documents(4, shape=(32, 48), random_state=0)
+        >>> den = DocumentDenoiser(epochs=1, random_state=0).fit(noisy, clean)
+        >>> path = Path(tempfile.mkdtemp()) / "model.onnx"
+        >>> den.export_onnx(path)
+        >>> onnx_den = DocumentDenoiser.load(path)  # no torch needed from here on
+        >>> bool(abs(onnx_den.transform(noisy) - den.transform(noisy)).max() < 1e-4)
+        True
+        """
+        self._check_fitted()
+        self._require_module("export_onnx")
+        graph = self._export_graph()
+        atomic_write_bytes(path, graph)
+        self.onnx_model_ = OnnxNetwork(graph, name=str(path), n_threads=self.n_threads)
+
+    def _export_graph(self) -> bytes:
+        from ._onnx_export import export_network
+
+        meta = {**self._model_meta(self.module_), "history": self.history_}
+        return export_network(self.module_, meta=meta)
 
     def _write_model(self, path: str | os.PathLike, module: nn.Module, history: list[dict]) -> None:
         meta = {**self._model_meta(module), "history": history}
@@ -808,17 +967,22 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         device: str = "auto",
         model: type[nn.Module] | None = None,
     ) -> DocumentDenoiser:
-        """Load an estimator saved with :meth:`save`.
+        """Load an estimator saved with :meth:`save` or :meth:`export_onnx`.
 
-        Loading never executes code from the file: weights are plain tensors and
-        metadata is JSON.
+        Loading never executes code from the file: weights are plain tensors,
+        ONNX graphs hold standard operators only, and metadata is JSON. A file
+        whose name ends in ``.onnx`` is read as an exported network: that needs
+        onnxruntime only (no torch), and the estimator cleans pages with the onnx
+        engine but cannot be trained further.
 
         Parameters
         ----------
         path : str or path-like
-            A file written by :meth:`save`.
+            A file written by :meth:`save` (``.safetensors``, needs torch) or by
+            :meth:`export_onnx` (``.onnx``).
         device : str, default="auto"
-            Where to put the network (a GPU-trained model loads on a CPU-only machine).
+            Where to put the network (a GPU-trained model loads on a CPU-only
+            machine). ONNX models run on the CPU: ``"auto"`` or ``"cpu"``.
         model : type of torch.nn.Module, default=None
             The network class, needed only when the model was saved with a custom
             class that is not registered by name.
@@ -836,6 +1000,8 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         DeviceError
             ``device`` names a device this machine does not have.
         """
+        if Path(path).suffix.lower() == ".onnx":
+            return cls._load_onnx(path, device=device)
         tensors, meta = _serialization.read_model_file(path)
         params = dict(meta.get("params") or {})
         name = meta.get("model")
@@ -853,13 +1019,9 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
             params["model"] = model
         params["device"] = device
         try:
-            if isinstance(params.get("image_shape"), list):  # JSON has no tuples
-                params["image_shape"] = tuple(params["image_shape"])
-            IMAGE_SHAPE.check("image_shape", params.get("image_shape"))
-            est = cls(**params)
+            est = cls._from_meta(params, meta)
             # shapes are checked before the network is allocated (hostile files)
             module = _serialization.build_module(model_cls, est._nested("module__"), tensors)
-            n_features = int(meta["n_features_in"]) if "n_features_in" in meta else None
         except (TypeError, RuntimeError, ValueError) as exc:
             raise ModelFileError(
                 f"{str(path)!r} does not match architecture {model_cls.__name__}: {exc}"
@@ -867,17 +1029,46 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         est.device_ = resolve_device(device)
         est.module_ = module.to(est.device_).eval()
         est.optimizer_ = None
+        return est
+
+    @classmethod
+    def _from_meta(cls, params: dict[str, Any], meta: dict[str, Any]) -> DocumentDenoiser:
+        """An estimator with the stored parameters, history and input size (no network yet)."""
+        if isinstance(params.get("image_shape"), list):  # JSON has no tuples
+            params["image_shape"] = tuple(params["image_shape"])
+        IMAGE_SHAPE.check("image_shape", params.get("image_shape"))
+        est = cls(**params)
+        if "n_features_in" in meta:
+            est.n_features_in_ = int(meta["n_features_in"])
         est.history_ = [
             {k: (float("nan") if v is None else v) for k, v in rec.items()}
             for rec in meta.get("history", [])
         ]
-        if n_features is not None:
-            est.n_features_in_ = n_features
         est.loaded_from_version_ = meta.get("library_version", __version__)
         return est
 
     @classmethod
-    def pretrained(cls, name: str = "default", *, device: str = "auto") -> DocumentDenoiser:
+    def _load_onnx(cls, path: str | os.PathLike, *, device: str) -> DocumentDenoiser:
+        if device not in ("auto", "cpu"):
+            raise DeviceError(
+                f"{str(path)!r} is an ONNX model, which runs on the CPU (onnxruntime); "
+                f"device={device!r} needs the torch network: load the .safetensors model."
+            )
+        network = OnnxNetwork(read_onnx_file(path), name=str(path))
+        meta = network.meta
+        params = dict(meta.get("params") or {})
+        params.update(model=str(meta.get("model", meta["architecture"])), device=device)
+        try:
+            est = cls._from_meta(params, meta)
+        except (TypeError, ValueError) as exc:
+            raise ModelFileError(f"{str(path)!r} has unusable docdenoise metadata: {exc}") from None
+        est.onnx_model_ = network
+        return est
+
+    @classmethod
+    def pretrained(
+        cls, name: str = "default", *, device: str = "auto", engine: str = "auto"
+    ) -> DocumentDenoiser:
         """Load a pretrained denoiser shipped with docdenoise; no training needed.
 
         The shipped models were trained only on synthetic pages from
@@ -886,12 +1077,24 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         estimator has ``warm_start=True``, so ``fit(X, y)`` fine-tunes it on your
         own noisy/clean pairs instead of starting anew.
 
+        Each model ships twice: as torch weights (``<name>.safetensors``) and
+        exported to ONNX (``<name>.onnx``), so that it cleans pages without torch.
+        Cleaning on the CPU loads the ONNX form only (torch is not even imported);
+        the torch weights load when something needs them (``fit``,
+        ``engine="torch"``, :meth:`save`).
+
         Parameters
         ----------
         name : str, default="default"
             Which shipped model; see :func:`docdenoise.pretrained_models`.
         device : str, default="auto"
-            Where to put the network.
+            Where to put the network. With ``engine="auto"``, ``"auto"`` and
+            ``"cpu"`` clean on the CPU with onnxruntime; name a GPU (``"cuda"``,
+            ``"mps"``) to clean on it with torch.
+        engine : {"auto", "torch", "onnx"}, default="auto"
+            The returned estimator's ``engine``, and which form loads now: the ONNX
+            graph (``"onnx"``, and ``"auto"`` on the CPU when onnxruntime is
+            installed) or the torch network.
 
         Returns
         -------
@@ -915,25 +1118,15 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         names = pretrained_models()
         if name not in names:
             raise ValueError(f"Unknown pretrained model {name!r}; expected one of {names}.")
-        est = cls.load(_WEIGHTS_DIR / f"{name}.safetensors", device=device)
-        return est.set_params(warm_start=True)
-
-
-_WEIGHTS_DIR = Path(__file__).parent / "weights"
-
-
-def pretrained_models() -> list[str]:
-    """Names of the pretrained models shipped with docdenoise.
-
-    Returns
-    -------
-    names : list of str
-        Valid values for ``DocumentDenoiser.pretrained(name=...)``, sorted.
-
-    Examples
-    --------
-    >>> from docdenoise import pretrained_models
-    >>> "default" in pretrained_models()
-    True
-    """
-    return sorted(p.stem for p in _WEIGHTS_DIR.glob("*.safetensors"))
+        ENGINE.check("engine", engine)
+        weights = WEIGHTS_DIR / f"{name}.safetensors"
+        graph = weights.with_suffix(".onnx")
+        on_cpu = device in ("auto", "cpu") and graph.is_file()
+        if engine == "onnx" or (
+            engine == "auto" and on_cpu and (onnxruntime_version() or not torch_installed())
+        ):
+            est = cls.load(graph, device=device)
+            est.pretrained_name_ = name
+        else:
+            est = cls.load(weights, device=device)
+        return est.set_params(warm_start=True, engine=engine)

@@ -1,15 +1,76 @@
-"""Torch device selection: ``"auto"`` picks cuda, then mps, then cpu."""
+"""The runtimes that can run a network (torch, onnxruntime) and torch's devices.
+
+``"auto"`` devices pick cuda, then mps, then cpu. torch is optional (cleaning pages
+runs on onnxruntime without it): it is imported here only when a function needs
+it, and :func:`require_torch` says how to install it when it is missing.
+"""
 
 from __future__ import annotations
 
-import torch
+import importlib.util
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-from .exceptions import DeviceError
+if TYPE_CHECKING:
+    import torch
 
-__all__ = ["available_devices", "resolve_device"]
+__all__ = [
+    "available_devices",
+    "onnxruntime_version",
+    "require_torch",
+    "resolve_device",
+    "torch_installed",
+]
+
+#: How to get torch, for messages (a CPU build first, so pip does not pull CUDA).
+TORCH_HINT = (
+    "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu, "
+    'then pip install "docdenoise[torch]"'
+)
+
+
+def torch_installed() -> bool:
+    """Whether torch can be imported (checked without importing it)."""
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def onnxruntime_version() -> str | None:
+    """The installed onnxruntime version, or None when it is missing (imports nothing)."""
+    from importlib import metadata
+
+    for dist in ("onnxruntime", "onnxruntime-gpu"):
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def require_torch(what: str) -> ModuleType:
+    """Import and return torch, or raise an ImportError saying that ``what`` needs it.
+
+    Examples
+    --------
+    >>> from docdenoise._devices import require_torch
+    >>> require_torch("Training").__name__
+    'torch'
+    """
+    try:
+        import torch
+    except ImportError:
+        raise ImportError(
+            f"{what} needs torch, which is not installed (cleaning pages with the onnx "
+            f"engine does not). Install it with: {TORCH_HINT}"
+        ) from None
+    return torch
 
 
 def _mps_available() -> bool:
+    import torch
+
     mps = getattr(torch.backends, "mps", None)
     return bool(mps is not None and mps.is_available())
 
@@ -30,6 +91,10 @@ def available_devices() -> list[str]:
     True
     """
     devices = ["cpu"]
+    if not torch_installed():
+        return devices
+    import torch
+
     if torch.cuda.is_available():
         devices += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
     if _mps_available():
@@ -62,6 +127,9 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     >>> resolve_device("cpu")
     device(type='cpu')
     """
+    torch = require_torch("The torch engine")
+    from .exceptions import DeviceError  # (imports scikit-learn: not at start-up)
+
     if device is None or (isinstance(device, str) and device == "auto"):
         if torch.cuda.is_available():
             return torch.device("cuda")

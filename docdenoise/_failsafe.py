@@ -23,8 +23,6 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any, TypeVar
 
-import torch
-
 from ._callbacks import Callback
 from .exceptions import TrainingInterruptedWarning
 
@@ -40,7 +38,8 @@ def _fitted_attrs(est: Any) -> dict[str, Any]:
 def _cpu_copy(obj: Any) -> Any:
     """Deep copy of a (nested) state dict with every tensor copied to the CPU, so the
     snapshot does not take GPU memory; ``load_state_dict`` moves it back."""
-    if isinstance(obj, torch.Tensor):
+    torch = sys.modules.get("torch")  # no tensor exists unless torch was imported
+    if torch is not None and isinstance(obj, torch.Tensor):
         return obj.detach().to("cpu", copy=True)
     if isinstance(obj, dict):
         return type(obj)((k, _cpu_copy(v)) for k, v in obj.items())

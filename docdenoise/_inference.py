@@ -1,9 +1,13 @@
 """Inference: batch images by size, tile large pages, pad to what the network needs, crop back.
 
+Everything here works on numpy arrays and imports no torch: the network itself is
+an *engine* object with the interface of :class:`Network`
+(:class:`~docdenoise._torch_engine.TorchNetwork` runs a torch module,
+:class:`~docdenoise._onnx_engine.OnnxNetwork` an exported graph in onnxruntime),
+so tiling, batching and test-time augmentation behave the same on both.
+
 Speed on the CPU (figures in ``docs/performance.rst``, from ``benchmarks/bench_*.py``):
 
-* the network runs in ``torch.channels_last`` memory format, which oneDNN executes
-  2-3x faster than the default NCHW layout for these small-channel convolutions;
 * each forward pass holds at most :data:`PIXELS_PER_PASS` pixels (never more than
   ``batch_size`` images): the activations then stay in the CPU caches, which is
   faster per pixel than a large batch;
@@ -20,37 +24,61 @@ trained with those flips (``augment``).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
-import torch
-from torch import nn
 
-from ._geometry import dihedral, group_by_shape, pad_bottom_right, pad_to_multiple, round_up
+from ._geometry import dihedral, group_by_shape, pad_bottom_right, round_up
 from ._params import TILE_SIZE, TTA, TTA_LEVELS
-from .models import NetworkContract, network_contract
+from .models import NetworkContract
 
 __all__ = [
     "PIXELS_PER_PASS",
     "TTA_SHIFTS",
     "TTA_TRANSFORMS",
+    "Network",
+    "average_views",
     "check_tta",
-    "inference_module",
     "iter_predict",
     "plan_tiles",
     "predict_images",
     "resolve_tile_size",
 ]
 
+#: A numpy array or a torch tensor (engines average their views in their own arrays).
+A = TypeVar("A")
+
 #: Most pixels one forward pass holds on the CPU (measured best for the reference
 #: network with ``benchmarks/bench_inference.py``; activations fit in the caches).
 PIXELS_PER_PASS = 2**19
 #: Smallest core tile side chosen by ``tile_size="auto"``.
 AUTO_TILE = 512
-#: Memory format of the network and its input on the CPU (the benchmarks switch it).
-CPU_LAYOUT = torch.channels_last
+
+
+class Network(Protocol):
+    """What :func:`predict_images` runs: an engine holding one network."""
+
+    #: The network's ``size_multiple`` and ``receptive_margin``.
+    contract: NetworkContract
+    #: Most pixels per forward pass (``None``: ``batch_size`` images, e.g. on a GPU).
+    pixels_per_pass: int | None
+
+    def run(self, batch: np.ndarray, views: tuple[int, ...]) -> np.ndarray:
+        """Clean ``[n, h, w]`` float32 pages: pad, average over the ``views``, crop, clip."""
+        ...
+
+
+def average_views(forward: Callable[[A], A], x: A, views: Sequence[int]) -> A:
+    """Mean of ``forward`` over the flips/rotations ``views`` of ``x``, each mapped back.
+
+    ``x`` is ``[N, C, H, W]``, a numpy array or a torch tensor (see :func:`dihedral`).
+    """
+    total: Any = None
+    for k in views:
+        pred = dihedral(forward(dihedral(x, k)), k, inverse=True)
+        total = pred if total is None else total + pred
+    return total if len(views) == 1 else total / len(views)
 
 
 #: The flips/rotations (indices for :func:`dihedral`) averaged at each ``tta`` level:
@@ -145,47 +173,6 @@ def plan_tiles(
     return plan
 
 
-def inference_module(module: nn.Module, device: torch.device) -> nn.Module:
-    """An eval-mode copy of ``module`` laid out for fast inference on ``device``.
-
-    On the CPU the copy uses ``torch.channels_last``; the caller's module (and the
-    layout of what it saves) is left untouched.
-    """
-    fast = copy.deepcopy(module).eval()
-    if device.type == "cpu":
-        # Module.to accepts memory_format at runtime, but torch's stubs lack that overload.
-        fast = fast.to(memory_format=CPU_LAYOUT)  # type: ignore[call-overload]
-    return fast
-
-
-def _runner(
-    module: nn.Module, device: torch.device, multiple: int, tta: int = 1
-) -> Callable[[np.ndarray], np.ndarray]:
-    """Return ``f(batch [n, h, w] float32) -> cleaned [n, h, w] float32``.
-
-    With ``tta`` > 1 the network also runs on flipped/rotated copies of the padded
-    batch (:data:`TTA_TRANSFORMS`) and the outputs, mapped back, are averaged.
-    """
-    layout = CPU_LAYOUT if device.type == "cpu" else torch.contiguous_format
-    transforms = TTA_TRANSFORMS[tta]
-
-    def run(batch: np.ndarray) -> np.ndarray:
-        n, h, w = batch.shape
-        x = torch.from_numpy(batch).unsqueeze(1).to(device)
-        x = pad_to_multiple(x, multiple)
-        total = None
-        for k in transforms:
-            pred = module(dihedral(x, k).contiguous(memory_format=layout))
-            pred = dihedral(pred, k, inverse=True)
-            total = pred if total is None else total.add_(pred)
-        assert total is not None
-        if len(transforms) > 1:
-            total = total.div_(len(transforms))
-        return total[:, 0, :h, :w].clamp_(0.0, 1.0).cpu().numpy()
-
-    return run
-
-
 def _tiled(
     run: Callable[[np.ndarray], np.ndarray],
     image: np.ndarray,
@@ -213,43 +200,36 @@ def _tiled(
 
 
 def predict_images(
-    module: nn.Module,
+    network: Network,
     images: Sequence[np.ndarray],
     *,
-    device: torch.device,
     batch_size: int,
     tile_size: int | str | None = None,
     tta: int = 1,
-    prepared: bool = False,
 ) -> list[np.ndarray]:
-    """Run ``module`` over 2-D float32 images and return outputs of the same shapes.
+    """Run ``network`` over 2-D float32 images and return outputs of the same shapes.
 
-    Images of equal size are batched together (at most ``batch_size`` images and,
-    on the CPU, about :data:`PIXELS_PER_PASS` pixels per forward pass); each batch
-    is padded to the network's ``size_multiple``, passed through it, cropped back and
-    clipped to ``[0, 1]``. Pages larger than a tile (see :func:`resolve_tile_size`)
-    are cleaned tile by tile. ``tta`` (1, 2, 4, 8, 16 or 32) averages the outputs
-    over that many views: flips/rotations (:data:`TTA_TRANSFORMS`) of the page,
-    moved by the offsets of :data:`TTA_SHIFTS`. ``prepared=True`` says ``module``
-    already comes from :func:`inference_module`.
+    Images of equal size are batched together (at most ``batch_size`` images and
+    ``network.pixels_per_pass`` pixels per forward pass); each batch is padded to
+    the network's ``size_multiple``, passed through it, cropped back and clipped to
+    ``[0, 1]``. Pages larger than a tile (see :func:`resolve_tile_size`) are cleaned
+    tile by tile. ``tta`` (1, 2, 4, 8, 16 or 32) averages the outputs over that many
+    views: flips/rotations (:data:`TTA_TRANSFORMS`) of the page, moved by the
+    offsets of :data:`TTA_SHIFTS`.
     """
-    fast = module if prepared else inference_module(module, device)
     n_views = check_tta(tta)
-    contract = network_contract(fast)
-    size_multiple = contract.size_multiple
-    run = _runner(fast, device, size_multiple, n_views)
+    views = TTA_TRANSFORMS[n_views]
     shifts = TTA_SHIFTS.get(n_views, ((0, 0),))
-    tiling = resolve_tile_size(tile_size, contract)
-    budget = PIXELS_PER_PASS if device.type == "cpu" else None
+    tiling = resolve_tile_size(tile_size, network.contract)
 
     def predict(pages: Sequence[np.ndarray]) -> list[np.ndarray]:
         return _predict_pages(
-            run,
+            lambda batch: network.run(batch, views),
             pages,
             tiling=tiling,
-            budget=budget,
+            budget=network.pixels_per_pass,
             batch_size=batch_size,
-            size_multiple=size_multiple,
+            size_multiple=network.contract.size_multiple,
         )
 
     if len(shifts) == 1:
@@ -274,29 +254,27 @@ def _predict_pages(
 ) -> list[np.ndarray]:
     """Apply ``run`` to pages batched by size, tiling the large ones."""
     out: list[np.ndarray | None] = [None] * len(images)
-    with torch.inference_mode():
-        for (h, w), idx in group_by_shape(images).items():
-            if tiling is not None and max(h, w) > tiling[2]:
-                for i in idx:
-                    out[i] = _tiled(run, images[i], tiling[0], tiling[1], size_multiple)
-                continue
-            per_pass = batch_size
-            if budget is not None:
-                area = round_up(h, size_multiple) * round_up(w, size_multiple)
-                per_pass = max(1, min(batch_size, budget // area))
-            for start in range(0, len(idx), per_pass):
-                chunk = idx[start : start + per_pass]
-                pred = run(np.stack([images[i] for i in chunk]))
-                for j, i in enumerate(chunk):
-                    out[i] = pred[j]
+    for (h, w), idx in group_by_shape(images).items():
+        if tiling is not None and max(h, w) > tiling[2]:
+            for i in idx:
+                out[i] = _tiled(run, images[i], tiling[0], tiling[1], size_multiple)
+            continue
+        per_pass = batch_size
+        if budget is not None:
+            area = round_up(h, size_multiple) * round_up(w, size_multiple)
+            per_pass = max(1, min(batch_size, budget // area))
+        for start in range(0, len(idx), per_pass):
+            chunk = idx[start : start + per_pass]
+            pred = run(np.stack([images[i] for i in chunk]))
+            for j, i in enumerate(chunk):
+                out[i] = pred[j]
     return out  # type: ignore[return-value]
 
 
 def iter_predict(
-    module: nn.Module,
+    network: Network,
     images: Iterable[np.ndarray],
     *,
-    device: torch.device,
     batch_size: int,
     tile_size: int | str | None = None,
     tta: int = 1,
@@ -307,18 +285,9 @@ def iter_predict(
     images and about :data:`PIXELS_PER_PASS` pixels, or one page), so memory does
     not grow with the number of images.
     """
-    fast = inference_module(module, device)
 
     def run(window: list[np.ndarray]) -> list[np.ndarray]:
-        return predict_images(
-            fast,
-            window,
-            device=device,
-            batch_size=batch_size,
-            tile_size=tile_size,
-            tta=tta,
-            prepared=True,
-        )
+        return predict_images(network, window, batch_size=batch_size, tile_size=tile_size, tta=tta)
 
     window: list[np.ndarray] = []
     pixels = 0

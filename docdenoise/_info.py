@@ -1,4 +1,8 @@
-"""What is installed: versions, torch devices and threads, optional extras."""
+"""What is installed: versions, engines, torch devices and threads, optional extras.
+
+It answers at once: nothing heavy is imported (versions come from the installed
+packages' metadata), except torch when its devices are asked for.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,7 @@ import platform
 import shutil
 from importlib import metadata
 
-import torch
-
-from ._devices import available_devices
+from ._devices import TORCH_HINT, available_devices, torch_installed
 from ._version import __version__
 
 __all__ = ["system_info"]
@@ -48,18 +50,48 @@ def _extra(distribution: str, extra: str) -> str:
 
 
 def _pretrained() -> str:
-    from ._denoiser import pretrained_models
+    from .models._pretrained import WEIGHTS_DIR, pretrained_models
 
     names = pretrained_models()
     if not names:
         return "none shipped with this installation"
-    return ", ".join(names) + " (DocumentDenoiser.pretrained(name))"
+    forms = {
+        n: " + ".join(f for f in ("safetensors", "onnx") if (WEIGHTS_DIR / f"{n}.{f}").is_file())
+        for n in names
+    }
+    return ", ".join(f"{n} ({forms[n]})" for n in names) + "; DocumentDenoiser.pretrained(name)"
 
 
-def system_info() -> dict[str, str]:
-    """Describe the installation: versions, devices, threads and optional extras.
+def _torch_lines(devices: bool) -> dict[str, str]:
+    version = _version_of("torch")
+    if version is None:
+        return {
+            "torch": f"not installed (cleaning works without it; training needs it: {TORCH_HINT})"
+        }
+    if not devices:
+        return {
+            "torch": version,
+            "devices": "cpu (docdenoise info --devices lists the GPUs torch sees)",
+        }
+    import torch
+
+    return {
+        "torch": version,
+        "devices": ", ".join(available_devices()),
+        "torch threads": str(torch.get_num_threads()),
+    }
+
+
+def system_info(devices: bool = False) -> dict[str, str]:
+    """Describe the installation: versions, engines, devices and optional extras.
 
     This is what ``docdenoise info`` prints; paste it into bug reports.
+
+    Parameters
+    ----------
+    devices : bool, default=False
+        Also import torch (if installed) to list the devices it can use and its
+        thread count; that takes a second or two.
 
     Returns
     -------
@@ -69,21 +101,28 @@ def system_info() -> dict[str, str]:
     Examples
     --------
     >>> from docdenoise._info import system_info
-    >>> info = system_info()
-    >>> "cpu" in info["devices"], info["docdenoise"] == __import__("docdenoise").__version__
-    (True, True)
+    >>> info = system_info(devices=True)
+    >>> "cpu" in info.get("devices", "cpu")
+    True
+    >>> info["docdenoise"] == __import__("docdenoise").__version__
+    True
     """
+    from ._devices import onnxruntime_version
     from .models import available_models
 
+    ort = onnxruntime_version()
     return {
         "docdenoise": __version__,
         "python": f"{platform.python_version()} ({platform.platform(terse=True)})",
-        "torch": torch.__version__,
+        **_torch_lines(devices),
+        "onnxruntime": ort or "not installed (pip install onnxruntime): no onnx engine",
+        "engines": ", ".join(
+            e for e, ok in (("onnx", ort is not None), ("torch", torch_installed())) if ok
+        )
+        or "none",
         "numpy": _version_of("numpy") or "?",
         "scikit-learn": _version_of("scikit-learn") or "?",
         "pillow": _version_of("pillow") or "?",
-        "devices": ", ".join(available_devices()),
-        "torch threads": str(torch.get_num_threads()),
         "models": ", ".join(available_models()),
         "pretrained model": _pretrained(),
         "matplotlib (plot)": _extra("matplotlib", "plot"),

@@ -34,6 +34,7 @@ __all__ = [
     "BIT_DEPTH",
     "BIT_DEPTHS",
     "DPI",
+    "ENGINE",
     "IMAGE_SHAPE",
     "LR_SCHEDULES",
     "MAX_PIXELS",
@@ -397,3 +398,5 @@ BIT_DEPTH = Options(*BIT_DEPTHS)
 MAX_PIXELS = AnyOf(Nothing(), Integer(1))
 #: A resolution: reading PDF pages, writing pages (``dpi``).
 DPI = Real(gt=0, unit="dots per inch")
+#: ``engine``: what runs the network in ``transform`` (see ``DocumentDenoiser``).
+ENGINE = Options("auto", "torch", "onnx")

@@ -35,17 +35,16 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any
-
-import torch
-from safetensors import SafetensorError
-from safetensors.torch import load as st_load
-from safetensors.torch import save as st_save
+from typing import TYPE_CHECKING, Any
 
 from ._atomic import atomic_write_bytes
+from ._devices import require_torch
 from ._paths import path_problem
 from ._version import __version__
 from .exceptions import ModelFileError
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "FORMAT_NAME",
@@ -81,6 +80,8 @@ _MAGIC = [
 
 def weights_digest(tensors: dict[str, torch.Tensor]) -> str:
     """SHA-256 over tensor names, dtypes, shapes and bytes, in name order."""
+    import torch
+
     h = hashlib.sha256()
     for name in sorted(tensors):
         t = tensors[name].detach().cpu().contiguous()
@@ -115,6 +116,9 @@ def write_model_file(
     path: str | os.PathLike, tensors: dict[str, torch.Tensor], meta: dict[str, Any]
 ) -> None:
     """Write weights and metadata to ``path`` atomically."""
+    import torch
+    from safetensors.torch import save as st_save
+
     tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
     header = _json_safe(
         {
@@ -190,6 +194,8 @@ def build_module(
     ValueError
         The weights do not fit the network.
     """
+    import torch
+
     try:
         with torch.device("meta"):
             probe = model_cls(**kwargs)
@@ -241,6 +247,10 @@ def read_model_file(
     name = str(path)
     if not path.is_file():
         raise ModelFileError(f"Model file {name!r} {path_problem(path)}.")
+    require_torch(f"Loading the .safetensors model file {name!r}")
+    from safetensors import SafetensorError
+    from safetensors.torch import load as st_load
+
     size = path.stat().st_size
     if size > max_bytes:
         raise ModelFileError(

@@ -23,8 +23,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-import torch
-
 from ._params import N_THREADS
 
 __all__ = [
@@ -53,6 +51,8 @@ def seeded_global_rng(seed: int) -> Iterator[None]:
     that one fit's seeding or restoring can never land inside another fit's
     seed-and-initialise section (``with GLOBAL_RNG_LOCK: manual_seed; build``).
     """
+    import torch
+
     with GLOBAL_RNG_LOCK:
         state = torch.get_rng_state()
         torch.manual_seed(seed)
@@ -74,6 +74,8 @@ def torch_threads(n_threads: Any) -> Iterator[None]:
     if N_THREADS.check("n_threads", n_threads) is None:
         yield
         return
+    import torch
+
     n = int(n_threads)
     previous = torch.get_num_threads()
     if previous == n:

@@ -1,4 +1,4 @@
-"""The ``docdenoise`` command: demo, train, denoise, ocr, evaluate, info.
+"""The ``docdenoise`` command: demo, train, denoise, ocr, evaluate, export, info.
 
 Each command parses its arguments, calls the library through its public names and
 prints what happened; the work itself lives in library functions
@@ -27,7 +27,7 @@ import re
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -169,19 +169,26 @@ def _estimator(args: argparse.Namespace, names: Sequence[str]) -> Any:
         raise CommandLineError(str(exc)) from None
 
 
-def _check_device(device: str) -> None:
-    """Refuse a device this machine lacks before any work starts."""
-    from . import DeviceError, resolve_device
+def _check_input_path(path: str) -> None:
+    """Refuse an input that is not a file (a usage mistake, exit 2), in the words of
+    ``expand_inputs``: missing, a broken link, a loop of links; or a folder."""
+    from . import ImageFileError
+    from .datasets import expand_inputs
 
+    if Path(path).is_file():
+        return
+    if Path(path).is_dir():
+        raise CommandLineError(f"Input {path!r} is a folder, not a file.")
     try:
-        resolve_device(device)
-    except DeviceError as exc:
+        expand_inputs([path])
+    except ImageFileError as exc:
         raise CommandLineError(str(exc)) from None
+    raise CommandLineError(f"Input {path!r} is not a file.")  # a pattern that matches
 
 
 def _check_model_path(path: str | None) -> None:
-    """Refuse a --model path that is not a file (a usage mistake, exit 2), in the
-    words of ``DocumentDenoiser.load``: missing, a folder, a broken link, a loop."""
+    """Refuse a model path that is not a file (a usage mistake, exit 2), in the words
+    of ``DocumentDenoiser.load``: missing, a folder, a broken link, a loop of links."""
     from . import DocumentDenoiser, ModelFileError
 
     if path is None or Path(path).is_file():
@@ -190,23 +197,57 @@ def _check_model_path(path: str | None) -> None:
         DocumentDenoiser.load(path)
     except ModelFileError as exc:
         raise CommandLineError(str(exc)) from None
+    raise CommandLineError(f"Model file {path!r} is not a file.")
+
+
+def _file_in_file_out(
+    source: str,
+    output: str,
+    check_source: Callable[[str], None],
+    expected: str,
+    option: str,
+    overwrite: bool,
+) -> tuple[Path, Path]:
+    """Check a command's input file and the file it will write (named ``option``),
+    before any work: the input is a file, the output no folder, not in the way
+    unless ``overwrite``, and its folder writable."""
+    check_source(source)
+    if Path(output).is_dir():
+        raise CommandLineError(f"{output!r} is a folder; expected {expected}.")
+    if Path(output).exists() and not overwrite:
+        raise CommandLineError(f"{output!r} already exists; pass --overwrite to replace it.")
+    _writable_folder_of(Path(output), option)
+    return Path(source), Path(output)
+
+
+def _check_device(device: str) -> None:
+    """Refuse a device this machine lacks before any work starts."""
+    if device in ("auto", "cpu"):  # always there; checking them would import torch
+        return
+    from . import DeviceError, resolve_device
+
+    try:
+        resolve_device(device)
+    except DeviceError as exc:
+        raise CommandLineError(str(exc)) from None
 
 
 def _load_model(args: argparse.Namespace) -> Any:
-    """The model to clean with (a file, or the shipped one), with --threads and --tta."""
+    """The model to clean with (a file, or the shipped one), with --engine, --threads, --tta."""
     from . import DocumentDenoiser, pretrained_models
 
     _check_device(args.device)
     _check_model_path(args.model)
     if args.model is not None:
         estimator = DocumentDenoiser.load(args.model, device=args.device)
+        estimator.set_params(engine=args.engine)
     elif not pretrained_models():
         raise CommandLineError(
             "No pretrained model ships with this installation; pass --model FILE "
             "(train one with 'docdenoise train' or 'docdenoise demo')."
         )
     else:
-        estimator = DocumentDenoiser.pretrained(device=args.device)
+        estimator = DocumentDenoiser.pretrained(device=args.device, engine=args.engine)
     if args.threads is not None:
         estimator.set_params(n_threads=args.threads)
     if args.tta is not None:
@@ -376,24 +417,12 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
 
 
 def _cmd_ocr(args: argparse.Namespace) -> int:
-    from . import ImageFileError, make_searchable_pdf
-    from .datasets import count_pages, expand_inputs
+    from . import make_searchable_pdf
+    from .datasets import count_pages
 
-    source, output = Path(args.input), Path(args.output)
-    if not source.is_file():
-        if not source.is_dir():
-            try:  # says why: missing, a broken link, a loop of links
-                expand_inputs([source])
-            except ImageFileError as exc:
-                raise CommandLineError(str(exc)) from None
-        raise CommandLineError(
-            f"Input {args.input!r} is not a file; expected a scanned PDF or an image file."
-        )
-    if output.is_dir():
-        raise CommandLineError(f"{args.output!r} is a folder; expected a PDF file name.")
-    if output.exists() and not args.overwrite:
-        raise CommandLineError(f"{args.output!r} already exists; pass --overwrite to replace it.")
-    _writable_folder_of(output, "OUTPUT")
+    source, output = _file_in_file_out(
+        args.input, args.output, _check_input_path, "a PDF file name", "OUTPUT", args.overwrite
+    )
     _check_model_path(args.model)
     _check_device(args.device)
     options = {"force_ocr": True} if args.force_ocr else {}
@@ -451,10 +480,31 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from . import DocumentDenoiser
+
+    source, out = _file_in_file_out(
+        args.model, args.out, _check_model_path, "a file name (.onnx)", "OUT", args.overwrite
+    )
+    if out.resolve() == source.resolve():
+        raise CommandLineError("The ONNX file would replace the model file; choose another name.")
+    estimator = DocumentDenoiser.load(source, device="cpu")
+    if args.tta is not None:
+        estimator.set_params(tta=args.tta)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    estimator.export_onnx(out)
+    _say(
+        args,
+        f"Exported {estimator.onnx_model_.meta['architecture']} to {out}; clean with it "
+        f"(no torch needed): docdenoise denoise SCANS --out-dir DIR --model {out}",
+    )
+    return 0
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     from ._info import system_info
 
-    info = system_info()
+    info = system_info(devices=args.devices)
     width = max(len(k) for k in info)
     for key, value in info.items():
         print(f"{key + ':':<{width + 2}}{value}")
@@ -478,6 +528,7 @@ examples:
   docdenoise ocr scan.pdf searchable.pdf
   docdenoise train data/ --out model.safetensors --epochs 30
   docdenoise evaluate data/ --model model.safetensors
+  docdenoise export model.safetensors model.onnx
   docdenoise info
 
 Run 'docdenoise COMMAND --help' for the options of each command."""
@@ -563,12 +614,27 @@ examples:
   docdenoise evaluate data/ --model model.safetensors
   docdenoise evaluate data/ --model model.safetensors --no-ocr --csv scores.csv"""
 
-_INFO_EPILOG = """\
-Prints versions, the torch devices found (cpu, cuda:N, mps), torch's thread
-count and which optional extras are installed. Paste it into bug reports.
+_EXPORT_EPILOG = """\
+Writes the network of MODEL as an ONNX graph (any batch size and page size) with
+the model's settings (architecture, size multiple, receptive margin, tta, tile
+size) in its metadata, after checking that onnxruntime reproduces the network.
+'docdenoise denoise --model OUT' and DocumentDenoiser.load(OUT) then clean pages
+with onnxruntime, also where torch is not installed. Exporting needs torch, onnx
+and onnxscript (pip install "docdenoise[export]").
 
-example:
-  docdenoise info"""
+examples:
+  docdenoise export model.safetensors model.onnx
+  docdenoise export model.safetensors model-tta8.onnx --tta 8"""
+
+_INFO_EPILOG = """\
+Prints versions, the engines that can run a network (onnx: onnxruntime; torch),
+the shipped models and which optional extras are installed; with --devices also
+the torch devices found (cpu, cuda:N, mps) and torch's thread count. Paste it
+into bug reports.
+
+examples:
+  docdenoise info
+  docdenoise info --devices"""
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
@@ -587,11 +653,13 @@ def _version_text() -> str:
 
     from . import __version__
 
-    try:
-        torch = metadata.version("torch")
-    except metadata.PackageNotFoundError:
-        torch = "not installed"
-    return f"{PROG} {__version__} (torch {torch})"
+    def version(dist: str) -> str:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    return f"{PROG} {__version__} (torch {version('torch')}, onnxruntime {version('onnxruntime')})"
 
 
 class _VersionAction(argparse.Action):
@@ -609,106 +677,71 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the ``docdenoise`` argument parser.
-
-    Returns
-    -------
-    parser : argparse.ArgumentParser
-        The parser with one sub-command per task.
-
-    Examples
-    --------
-    >>> from docdenoise.cli import build_parser
-    >>> args = build_parser().parse_args(["denoise", "scans/", "--out-dir", "clean/"])
-    >>> args.command, args.inputs, args.out_dir, args.overwrite
-    ('denoise', ['scans/'], 'clean/', False)
-    """
-    from ._demo import DEMO_SHAPE, DEMO_TRAIN, demo_recipe
-    from .models import available_models
-    from .parallel import PARAMETER_RULES as file_rules
-    from .parallel import denoise_files
-
-    file_defaults = {
-        name: parameter.default
-        for name, parameter in inspect.signature(denoise_files).parameters.items()
-    }
-
+def _tta_option(p: argparse.ArgumentParser) -> None:
     tta_levels = _choices("tta", int)
-    parser = _Parser(
-        prog=PROG,
-        description=_DESCRIPTION,
-        epilog=_EPILOG,
-        formatter_class=_Formatter,
-    )
-    parser.add_argument("-V", "--version", action=_VersionAction, help="print the version and exit")
-    common = _Parser(add_help=False)
-    common.add_argument(
-        "-q", "--quiet", action="store_true", help="no progress bars and no chatter"
-    )
-    sub = parser.add_subparsers(
-        title="commands", dest="command", metavar="COMMAND", parser_class=_Parser
+    p.add_argument(
+        "--tta",
+        type=int,
+        choices=tta_levels,
+        metavar="N",
+        help=f"average the network over N views of each page ({_or(tta_levels)}: "
+        "1, 2, 4 or 8 flips/rotations, then the 8 at 2 or 4 one-pixel offsets; "
+        "default: the model's setting); N times slower, cleaner",
     )
 
-    def command(name: str, help_: str, epilog: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(
-            name,
-            help=help_,
-            description=help_[0].upper() + help_[1:] + ".",
-            epilog=epilog,
-            formatter_class=_Formatter,
-            parents=[common],
-        )
-        return p
 
-    def tta_option(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--tta",
-            type=int,
-            choices=tta_levels,
-            metavar="N",
-            help=f"average the network over N views of each page ({_or(tta_levels)}: "
-            "1, 2, 4 or 8 flips/rotations, then the 8 at 2 or 4 one-pixel offsets; "
-            "default: the model's setting); N times slower, cleaner",
-        )
-
-    def pixel_limit(p: argparse.ArgumentParser) -> None:
-        limit = file_defaults["max_pixels"]
-        p.add_argument(
-            "--max-pixels",
-            type=file_rules["max_pixels"].argument_type(),
-            default=limit,
-            metavar="N",
-            help="refuse image files and pages with more pixels, a guard against "
-            f"decompression bombs (default: {limit:_} = 2**{limit.bit_length() - 1}; "
-            "'none': no limit)",
-        )
-
-    def model_option(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "-m",
-            "--model",
-            metavar="FILE",
-            help="model file from 'docdenoise train' (default: the shipped pretrained model)",
-        )
-
-    def device_and_threads(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--device",
-            default="auto",
-            help="'auto' (default: cuda, then mps, then cpu), 'cpu', 'cuda', 'cuda:N' or 'mps'",
-        )
-        p.add_argument(
-            "--threads",
-            type=_param_type("n_threads"),
-            metavar="N",
-            help="CPU threads for torch (default: torch's choice)",
-        )
-
-    # demo
-    p = command(
-        "demo", "train on synthetic dirty pages and show before/after pictures", _DEMO_EPILOG
+def _model_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-m",
+        "--model",
+        metavar="FILE",
+        help="model file from 'docdenoise train' (default: the shipped pretrained model)",
     )
+
+
+def _device_and_threads(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--device",
+        default="auto",
+        help="'auto' (default: cuda, then mps, then cpu), 'cpu', 'cuda', 'cuda:N' or 'mps'",
+    )
+    p.add_argument(
+        "--threads",
+        type=_param_type("n_threads"),
+        metavar="N",
+        help="CPU threads for the network (default: the engine's choice)",
+    )
+
+
+def _max_pixels_option(p: argparse.ArgumentParser) -> None:
+    from .datasets import MAX_IMAGE_PIXELS as limit
+    from .parallel import PARAMETER_RULES
+
+    p.add_argument(
+        "--max-pixels",
+        type=PARAMETER_RULES["max_pixels"].argument_type(),
+        default=limit,
+        metavar="N",
+        help="refuse image files and pages with more pixels, a guard against "
+        f"decompression bombs (default: {limit:_} = 2**{limit.bit_length() - 1}; "
+        "'none': no limit)",
+    )
+
+
+def _engine_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--engine",
+        choices=_choices("engine", str),
+        default=_default("engine"),
+        help="what runs the network: 'onnx' (onnxruntime on the CPU; no torch needed), "
+        "'torch', or 'auto' (default: onnx for the shipped model and .onnx files "
+        "unless --device names a GPU, else torch)",
+    )
+
+
+def _demo_options(p: argparse.ArgumentParser) -> None:
+    from ._demo import DEMO_SHAPE, DEMO_TRAIN, demo_recipe
+
     p.add_argument(
         "--out-dir",
         default="docdenoise-demo",
@@ -731,10 +764,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HxW",
         help="page size in pixels (default: {}x{})".format(*DEMO_SHAPE),
     )
-    p.set_defaults(func=_cmd_demo)
 
-    # train
-    p = command("train", "train a denoiser on folders of noisy/clean pairs", _TRAIN_EPILOG)
+
+def _train_options(p: argparse.ArgumentParser) -> None:
+    from .models import available_models
+
     p.add_argument("data_dir", metavar="DATA_DIR", help="folder of noisy/clean pairs")
     p.add_argument(
         "-o", "--out", required=True, metavar="FILE", help="model file to write (.safetensors)"
@@ -815,19 +849,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="any other DocumentDenoiser parameter, e.g. optimizer=adamw or "
         "'module__channels=(16, 32)' (quoted); repeatable",
     )
-    pixel_limit(p)
-    device_and_threads(p)
-    p.set_defaults(func=_cmd_train)
+    _max_pixels_option(p)
+    _device_and_threads(p)
 
-    # denoise
-    p = command("denoise", "clean scanned pages, PDFs and TIFFs", _DENOISE_EPILOG)
+
+def _denoise_options(p: argparse.ArgumentParser) -> None:
+    from .parallel import PARAMETER_RULES as file_rules
+    from .parallel import denoise_files
+
+    file_defaults = {
+        name: parameter.default
+        for name, parameter in inspect.signature(denoise_files).parameters.items()
+    }
     p.add_argument(
         "inputs", nargs="+", metavar="INPUT", help="image or PDF files, folders or glob patterns"
     )
     p.add_argument(
         "-o", "--out-dir", required=True, metavar="DIR", help="folder for the cleaned pages"
     )
-    model_option(p)
+    _model_option(p)
     p.add_argument("--overwrite", action="store_true", help="replace existing files in DIR")
     p.add_argument(
         "--keep-folders",
@@ -864,16 +904,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="resolution for PDF pages that are not scans (default: "
         f"{file_defaults['dpi']}; scanned pages keep their own)",
     )
-    pixel_limit(p)
-    tta_option(p)
-    device_and_threads(p)
-    p.set_defaults(func=_cmd_denoise)
+    _max_pixels_option(p)
+    _tta_option(p)
+    _engine_option(p)
+    _device_and_threads(p)
 
-    # ocr
-    p = command("ocr", "clean a scanned PDF and make it searchable (OCRmyPDF)", _OCR_EPILOG)
+
+def _ocr_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", metavar="INPUT", help="scanned PDF (or image file)")
     p.add_argument("output", metavar="OUTPUT", help="searchable PDF to write")
-    model_option(p)
+    _model_option(p)
     p.add_argument(
         "--final",
         action="store_true",
@@ -902,14 +942,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="pages worked on at once (default: one per CPU core)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
-    tta_option(p)
-    device_and_threads(p)
-    p.set_defaults(func=_cmd_ocr)
+    _tta_option(p)
+    _device_and_threads(p)
 
-    # evaluate
-    p = command(
-        "evaluate", "score a model on noisy/clean pairs (RMSE, PSNR, SSIM, OCR)", _EVALUATE_EPILOG
-    )
+
+def _evaluate_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("data_dir", metavar="DATA_DIR", help="folder of noisy/clean pairs")
     p.add_argument(
         "-m",
@@ -922,15 +959,102 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
     p.add_argument("--overwrite", action="store_true", help="replace the CSV file if it exists")
-    pixel_limit(p)
-    tta_option(p)
-    device_and_threads(p)
-    p.set_defaults(func=_cmd_evaluate)
+    _max_pixels_option(p)
+    _tta_option(p)
+    _engine_option(p)
+    _device_and_threads(p)
 
-    # info
-    p = command("info", "show versions, devices, threads and optional extras", _INFO_EPILOG)
-    p.set_defaults(func=_cmd_info)
+
+def _export_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "model", metavar="MODEL", help="model file from 'docdenoise train' (.safetensors)"
+    )
+    p.add_argument("out", metavar="OUT", help="ONNX file to write (.onnx)")
+    p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    _tta_option(p)
+
+
+def _info_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--devices",
+        action="store_true",
+        help="also list the devices and threads torch sees (imports torch: a second or two)",
+    )
+
+
+#: Each command: its name, one-line help and epilog. ``_<name>_options`` adds its
+#: options and ``_cmd_<name>`` runs it (looked up when the parser is built).
+_COMMANDS = (
+    ("demo", "train on synthetic dirty pages and show before/after pictures", _DEMO_EPILOG),
+    ("train", "train a denoiser on folders of noisy/clean pairs", _TRAIN_EPILOG),
+    ("denoise", "clean scanned pages, PDFs and TIFFs", _DENOISE_EPILOG),
+    ("ocr", "clean a scanned PDF and make it searchable (OCRmyPDF)", _OCR_EPILOG),
+    (
+        "evaluate",
+        "score a model on noisy/clean pairs (RMSE, PSNR, SSIM, OCR)",
+        _EVALUATE_EPILOG,
+    ),
+    ("export", "export a model to ONNX, to clean pages without torch", _EXPORT_EPILOG),
+    ("info", "show versions, engines, devices and optional extras", _INFO_EPILOG),
+)
+
+
+def build_parser(commands: Collection[str] | None = None) -> argparse.ArgumentParser:
+    """Build the ``docdenoise`` argument parser.
+
+    Parameters
+    ----------
+    commands : collection of str, default=None
+        The commands whose options to add (``None``: all of them). :func:`main`
+        adds only those of the command it runs, because building the options of
+        training and cleaning reads the estimator's parameter rules, which imports
+        scikit-learn; ``docdenoise --help`` and ``docdenoise info`` stay fast.
+
+    Returns
+    -------
+    parser : argparse.ArgumentParser
+        The parser with one sub-command per task.
+
+    Examples
+    --------
+    >>> from docdenoise.cli import build_parser
+    >>> args = build_parser().parse_args(["denoise", "scans/", "--out-dir", "clean/"])
+    >>> args.command, args.inputs, args.out_dir, args.overwrite
+    ('denoise', ['scans/'], 'clean/', False)
+    """
+    parser = _Parser(
+        prog=PROG,
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=_Formatter,
+    )
+    parser.add_argument("-V", "--version", action=_VersionAction, help="print the version and exit")
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bars and no chatter"
+    )
+    sub = parser.add_subparsers(
+        title="commands", dest="command", metavar="COMMAND", parser_class=_Parser
+    )
+    for name, help_, epilog in _COMMANDS:
+        p = sub.add_parser(
+            name,
+            help=help_,
+            description=help_[0].upper() + help_[1:] + ".",
+            epilog=epilog,
+            formatter_class=_Formatter,
+            parents=[common],
+        )
+        if commands is None or name in commands:
+            globals()[f"_{name}_options"](p)
+        p.set_defaults(func=globals()[f"_cmd_{name}"])
     return parser
+
+
+def _library_error() -> type[Exception]:
+    from .exceptions import DocDenoiseError
+
+    return DocDenoiseError
 
 
 def _describe_error(exc: BaseException) -> str:
@@ -972,7 +1096,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     docdenoise ... (torch ...)
     0
     """
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # only the options of the command that runs (the first word that is not an option)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(commands=[command] if command else [])
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version and usage errors
@@ -980,8 +1107,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2
-    from .exceptions import DocDenoiseError
-
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
@@ -989,7 +1114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandLineError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
-    except (DocDenoiseError, OSError, ValueError, ImportError, MemoryError) as exc:
+    # (an except clause is evaluated only when an exception gets there, so the
+    # exceptions module, which imports scikit-learn, does not slow down start-up)
+    except (_library_error(), OSError, ValueError, ImportError, MemoryError) as exc:
         print(f"{PROG}: error: {_describe_error(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

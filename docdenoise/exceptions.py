@@ -14,6 +14,7 @@ __all__ = [
     "DeviceWarning",
     "DivergenceError",
     "DocDenoiseError",
+    "ExportError",
     "ImageFileError",
     "InvalidImageError",
     "ModelFileError",
@@ -45,6 +46,10 @@ class ImageFileError(DocDenoiseError, ValueError):
 
 class ModelFileError(DocDenoiseError, ValueError):
     """A model file is not a docdenoise model, is damaged, or is incompatible."""
+
+
+class ExportError(DocDenoiseError, RuntimeError):
+    """A network cannot be exported to ONNX, or its export does not reproduce it."""
 
 
 class DeviceError(DocDenoiseError, RuntimeError):

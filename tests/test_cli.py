@@ -105,14 +105,32 @@ def test_usage_errors_exit_2_with_one_line(argv, match, capsys):
 
 
 def test_info_lists_versions_devices_and_extras(capsys):
-    assert main(["info"]) == 0
+    assert main(["info", "--devices"]) == 0
     out = capsys.readouterr().out
     lines = dict(line.split(":", 1) for line in out.splitlines())
     assert lines["docdenoise"].strip() == docdenoise.__version__
     assert "cpu" in lines["devices"]
     assert int(lines["torch threads"]) >= 1
-    for key in ("torch", "matplotlib (plot)", "tesseract (ocr)", "dask (dask)", "models"):
+    for key in ("torch", "onnxruntime", "matplotlib (plot)", "tesseract (ocr)", "dask (dask)"):
         assert key in lines
+    assert set(lines["engines"].strip().split(", ")) == {"onnx", "torch"}
+    assert "onnx" in lines["pretrained model"]
+    assert main(["info"]) == 0  # without --devices: no torch threads, torch not imported
+    assert "torch threads" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["info"], ["--version"]])
+def test_help_and_info_import_nothing_heavy(argv):
+    """Start-up stays fast: no torch, scikit-learn or onnxruntime for help and info."""
+    code = (
+        "import sys, contextlib, io\n"
+        "from docdenoise.cli import main\n"
+        f"with contextlib.redirect_stdout(io.StringIO()): main({argv!r})\n"
+        "print(sorted({'torch', 'sklearn', 'onnxruntime', 'skimage'} & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
 
 
 @pytest.mark.slow
@@ -541,7 +559,7 @@ def test_ocr_refuses_bad_paths_before_any_work(tmp_path, capsys, monkeypatch):
     assert main(["ocr", str(tmp_path / "loop.pdf"), out]) == 2
     assert "loop.pdf' leads into a loop of symbolic links" in capsys.readouterr().err
     assert main(["ocr", str(tmp_path), out]) == 2
-    assert "is not a file; expected a scanned PDF" in capsys.readouterr().err
+    assert "' is a folder, not a file." in capsys.readouterr().err
     assert main(["ocr", str(tmp_path / "scan.pdf"), out, "-m", str(tmp_path)]) == 2
     assert re.search(r"Model file '.*' is a folder, not a file", capsys.readouterr().err)
     _deny_new_files(monkeypatch)
@@ -728,3 +746,41 @@ def test_options_take_choices_and_defaults_from_the_estimator(capsys):
     levels = [c for c in rules["tta"].choices if type(c) is int]
     for level in levels:
         assert parser.parse_args(["denoise", "x", "-o", "y", "--tta", str(level)]).tta == level
+
+
+# --------------------------------------------------------------------------- export, engines
+
+
+def test_export_then_denoise_with_the_onnx_file(scans, model_file, tmp_path, capsys):
+    onnx_file = tmp_path / "tiny.onnx"
+    assert main(["export", str(model_file), str(onnx_file), "--tta", "2"]) == 0
+    assert f"--model {onnx_file}" in capsys.readouterr().out
+    exported = DocumentDenoiser.load(onnx_file)
+    assert exported.tta == 2 and not hasattr(exported, "module_")
+    outs = {}
+    for model, engine in ((onnx_file, "auto"), (model_file, "torch")):
+        out = tmp_path / f"out-{engine}"
+        argv = ["denoise", str(scans), "-o", str(out), "-m", str(model), "-q", "--tta", "2"]
+        assert main([*argv, "--engine", engine]) == 0
+        outs[engine] = [load_images(p)[0] for p in sorted(out.iterdir())]
+    for a, b in zip(outs["auto"], outs["torch"], strict=True):
+        assert np.abs(a - b).max() <= 1 / 255  # the same PNG up to one grey level
+
+
+def test_export_refuses_existing_output_and_missing_model(model_file, tmp_path, capsys):
+    existing = tmp_path / "model.onnx"
+    existing.write_bytes(b"keep me")
+    assert main(["export", str(model_file), str(existing)]) == 2
+    assert "pass --overwrite" in capsys.readouterr().err
+    assert existing.read_bytes() == b"keep me"
+    assert main(["export", str(tmp_path / "missing.safetensors"), str(tmp_path / "x.onnx")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["export", str(model_file), str(model_file)]) == 2
+
+
+def test_engine_torch_with_an_onnx_model_is_a_clear_error(scans, model_file, tmp_path, capsys):
+    onnx_file = tmp_path / "tiny.onnx"
+    DocumentDenoiser.load(model_file).export_onnx(onnx_file)
+    argv = ["denoise", str(scans), "-o", str(tmp_path / "out"), "-m", str(onnx_file)]
+    assert main([*argv, "--engine", "torch"]) == 1
+    assert "holds only an ONNX graph" in capsys.readouterr().err

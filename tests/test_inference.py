@@ -8,12 +8,12 @@ import torch
 
 from docdenoise import DocumentDenoiser
 from docdenoise._inference import (
-    inference_module,
     iter_predict,
     plan_tiles,
     predict_images,
     resolve_tile_size,
 )
+from docdenoise._torch_engine import TorchNetwork, inference_module
 from docdenoise.models import available_models, get_model_class, network_contract
 
 CPU = torch.device("cpu")
@@ -38,11 +38,7 @@ def _network(name: str, seed: int = 0) -> torch.nn.Module:
 
 def _predict(module, images, tile_size, batch_size=4):
     return predict_images(
-        module,
-        images,
-        device=CPU,
-        batch_size=batch_size,
-        tile_size=tile_size,
+        TorchNetwork(module, CPU), images, batch_size=batch_size, tile_size=tile_size
     )
 
 
@@ -108,9 +104,9 @@ def test_auto_tiling_bounds_the_forward_pass_size():
     seen = []
     fast = inference_module(module, CPU)
     fast.register_forward_hook(lambda m, inp, out: seen.append(tuple(inp[0].shape)))
-    auto = predict_images(fast, [page], device=CPU, batch_size=4, tile_size="auto", prepared=True)[
-        0
-    ]
+    auto = predict_images(
+        TorchNetwork(fast, CPU, prepared=True), [page], batch_size=4, tile_size="auto"
+    )[0]
     whole = _predict(module, [page], tile_size=None)[0]
     np.testing.assert_allclose(auto, whole, atol=1e-5, rtol=0)
     assert len(seen) > 1
@@ -168,7 +164,7 @@ def test_iter_predict_is_lazy_and_matches_predict_images():
             pulled.append(i)
             yield img
 
-    results = iter_predict(module, stream(), device=CPU, batch_size=3)
+    results = iter_predict(TorchNetwork(module, CPU), stream(), batch_size=3)
     first = next(results)
     assert len(pulled) == 3  # one window of batch_size images, not the whole stream
     rest = list(results)

@@ -15,17 +15,28 @@ PACKAGE = Path(__file__).resolve().parents[1] / "docdenoise"
 #: Modules that serve only the command line; it may use them.
 CLI_HELPERS = {"docdenoise._demo", "docdenoise._info"}
 #: Modules that must not import torch, directly or through the package's own
-#: module-level imports (so cleaning can work without torch one day).
+#: module-level imports: cleaning pages works without torch (tests/test_torch_free.py
+#: runs it in a process where torch cannot be imported).
 TORCH_FREE = [
+    "docdenoise",
     "docdenoise._atomic",
+    "docdenoise._denoiser",
+    "docdenoise._devices",
     "docdenoise._geometry",
+    "docdenoise._inference",
+    "docdenoise._info",
+    "docdenoise._onnx_engine",
     "docdenoise._params",
+    "docdenoise._serialization",
     "docdenoise._validation",
+    "docdenoise.cli",
     "docdenoise.datasets._io",
     "docdenoise.datasets._page_writer",
     "docdenoise.datasets._pages",
     "docdenoise.datasets._pdf",
     "docdenoise.exceptions",
+    "docdenoise.models",
+    "docdenoise.parallel",
 ]
 
 

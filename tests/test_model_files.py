@@ -306,13 +306,15 @@ def test_interrupted_save_keeps_previous_file(model_file, fitted, data, monkeypa
         raise exc
 
     if fail_in == "write":
-        real = ser.st_save
+        import safetensors.torch
+
+        real = safetensors.torch.save
 
         def half_written(*args, **kwargs):  # the data are computed, then the write fails
             real(*args, **kwargs)
             raise exc
 
-        monkeypatch.setattr(ser, "st_save", half_written)
+        monkeypatch.setattr(safetensors.torch, "save", half_written)
     else:
         monkeypatch.setattr(ser.os, fail_in, boom)
     with pytest.raises(type(exc)):

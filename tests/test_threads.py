@@ -35,7 +35,7 @@ def test_import_docdenoise_makes_torchs_openmp_threads_wait_passively():
 
 
 def test_a_wait_policy_set_by_the_user_is_kept():
-    code = "import docdenoise, os; print(os.environ['OMP_WAIT_POLICY'])"
+    code = "import docdenoise, os, torch; print(os.environ['OMP_WAIT_POLICY'])"
     run = _run(code, OMP_WAIT_POLICY="ACTIVE")
     assert run.stdout.strip() == "ACTIVE"
     assert "OMP_WAIT_POLICY = 'ACTIVE'" in run.stderr

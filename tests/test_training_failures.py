@@ -13,6 +13,7 @@ from torch import nn
 
 from docdenoise import DocumentDenoiser
 from docdenoise import _denoiser as denoiser_module
+from docdenoise import _training as training_module
 from docdenoise.exceptions import DivergenceError, TrainingInterruptedWarning
 
 # 4 images, batch 2, no validation: exactly 2 loss calls per epoch.
@@ -125,7 +126,7 @@ def test_interrupt_before_training_propagates_and_changes_nothing(data, monkeypa
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(denoiser_module, "make_buckets", interrupted)
+    monkeypatch.setattr(training_module, "make_buckets", interrupted)  # fit imports it late
     den = DocumentDenoiser(**TINY)
     with pytest.raises(KeyboardInterrupt):
         den.fit(data, data)

@@ -14,6 +14,7 @@ from docdenoise._inference import (
     check_tta,
     predict_images,
 )
+from docdenoise._torch_engine import TorchNetwork
 from docdenoise.datasets import make_dirty_documents
 from docdenoise.models import ResidualUNet
 
@@ -81,7 +82,7 @@ def test_tta_is_the_mean_of_the_flipped_predictions(n):
     pages = [np.random.default_rng(i).random((32, 48), dtype=np.float32) for i in range(3)]
 
     def predict(images, tta=1):
-        return predict_images(net, images, device=CPU, batch_size=4, tile_size=None, tta=tta)
+        return predict_images(TorchNetwork(net, CPU), images, batch_size=4, tile_size=None, tta=tta)
 
     expected = [np.zeros_like(p) for p in pages]
     for k in TTA_TRANSFORMS[n]:
@@ -102,7 +103,7 @@ def test_shifted_tta_is_the_mean_over_moved_pages(n):
     pages = [np.random.default_rng(i).random((29, 40), dtype=np.float32) for i in range(2)]
 
     def predict(images, tta):
-        return predict_images(net, images, device=CPU, batch_size=4, tile_size=None, tta=tta)
+        return predict_images(TorchNetwork(net, CPU), images, batch_size=4, tile_size=None, tta=tta)
 
     expected = [np.zeros_like(p) for p in pages]
     for dy, dx in TTA_SHIFTS[n]:

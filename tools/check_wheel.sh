@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Build the wheel, install it into a fresh virtual environment (torch from the CPU
-# build, as the README says) and check that it carries what it needs at run time:
-# the shipped weights load and clean a page, and the console script works.
+# Build the wheel, install it with the torch extra into a fresh virtual environment
+# (torch from the CPU build first, as the README says) and check that it carries what
+# it needs at run time: the shipped weights load and clean a page, and the console
+# script works. tools/check_torch_free.sh checks the same wheel without torch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 py=${PYTHON:-.venv/bin/python}
@@ -15,13 +16,13 @@ for needed in docdenoise/py.typed docdenoise/__init__.py docdenoise/models/cae.p
   grep -qx "$needed" "$work/contents.txt" || { echo "wheel lacks $needed"; exit 1; }
 done
 if ls docdenoise/weights/*.safetensors >/dev/null 2>&1; then
-  for f in docdenoise/weights/*.safetensors docdenoise/weights/*.json; do
+  for f in docdenoise/weights/*.safetensors docdenoise/weights/*.onnx docdenoise/weights/*.json; do
     grep -qx "$f" "$work/contents.txt" || { echo "wheel lacks $f"; exit 1; }
   done
 fi
 python3 -m venv "$work/venv"
 "$work/venv/bin/pip" install -q torch==2.13.0 2> >(grep -v "is ignored" >&2)
-"$work/venv/bin/pip" install -q "$wheel" 2> >(grep -v "is ignored" >&2)
+"$work/venv/bin/pip" install -q "$wheel[torch]" 2> >(grep -v "is ignored" >&2)
 cd "$work"  # away from the source tree, so the installed wheel is what gets imported
 "$work/venv/bin/python" - <<'PY'
 import numpy as np

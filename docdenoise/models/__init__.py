@@ -15,12 +15,18 @@ networks that do not declare them (any size; never tiled).
 
 from __future__ import annotations
 
-from torch import nn
+import importlib
+from typing import TYPE_CHECKING, Any
 
+from .._devices import require_torch
 from ._contract import NetworkContract, network_contract
-from .affine import AffineUNet
-from .cae import ConvAutoencoder
-from .unet import ResidualUNet
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from .affine import AffineUNet
+    from .cae import ConvAutoencoder
+    from .unet import ResidualUNet
 
 __all__ = [
     "AffineUNet",
@@ -33,11 +39,21 @@ __all__ = [
     "register_model",
 ]
 
-_REGISTRY: dict[str, type[nn.Module]] = {
-    "affine-unet": AffineUNet,
-    "cae": ConvAutoencoder,
-    "unet": ResidualUNet,
+#: The networks shipped here, imported (with torch) only when asked for, so that
+#: their names are known without torch.
+_BUILT_IN = {"AffineUNet": ".affine", "ConvAutoencoder": ".cae", "ResidualUNet": ".unet"}
+_REGISTRY: dict[str, type[nn.Module] | str] = {
+    "affine-unet": "AffineUNet",
+    "cae": "ConvAutoencoder",
+    "unet": "ResidualUNet",
 }
+
+
+def __getattr__(name: str) -> Any:
+    if name in _BUILT_IN:
+        require_torch(f"docdenoise.models.{name}")
+        return getattr(importlib.import_module(_BUILT_IN[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def register_model(name: str, cls: type[nn.Module]) -> None:
@@ -68,7 +84,8 @@ def register_model(name: str, cls: type[nn.Module]) -> None:
     True
     >>> den = DocumentDenoiser(model="wide-cae")
     """
-    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+    torch = require_torch("Registering a network")
+    if not (isinstance(cls, type) and issubclass(cls, torch.nn.Module)):
         raise TypeError(f"cls must be a torch.nn.Module subclass, got {cls!r}")
     _REGISTRY[name] = cls
 
@@ -116,13 +133,15 @@ def get_model_class(model: str | type[nn.Module]) -> type[nn.Module]:
     """
     if isinstance(model, str):
         try:
-            return _REGISTRY[model]
+            found = _REGISTRY[model]
         except KeyError:
             raise ValueError(
                 f"Unknown model {model!r}; expected one of {available_models()} "
                 "or a torch.nn.Module subclass."
             ) from None
-    if isinstance(model, type) and issubclass(model, nn.Module):
+        return __getattr__(found) if isinstance(found, str) else found
+    torch = require_torch("A network class")
+    if isinstance(model, type) and issubclass(model, torch.nn.Module):
         return model
     raise ValueError(
         f"model must be a name in {available_models()} or a torch.nn.Module subclass, "
