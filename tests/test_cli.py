@@ -567,6 +567,16 @@ def test_ocr_refuses_bad_paths_before_any_work(tmp_path, capsys, monkeypatch):
     assert re.search(r"error: Folder of OUTPUT '.*' is not writable", capsys.readouterr().err)
 
 
+def test_export_refuses_bad_paths_before_any_work(model_file, tmp_path, capsys, monkeypatch):
+    onnx_file = str(tmp_path / "m.onnx")
+    assert main(["export", str(tmp_path), onnx_file]) == 2
+    assert re.search(r"Model file '.*' is a folder, not a file", capsys.readouterr().err)
+    monkeypatch.setattr(DocumentDenoiser, "export_onnx", None)  # never reached
+    _deny_new_files(monkeypatch)
+    assert main(["export", str(model_file), onnx_file]) == 2
+    assert re.search(r"error: Folder of OUT '.*' is not writable", capsys.readouterr().err)
+
+
 def test_denoise_model_path_problems_are_named(scans, tmp_path, capsys):
     """A folder or a link loop given as --model is a usage mistake, told as it is."""
     out = str(tmp_path / "out")
