@@ -99,14 +99,7 @@ def test_unet_receptive_margin_is_an_upper_bound(offset):
     x = torch.rand(1, 1, size, size, dtype=torch.float64, requires_grad=True)
     i, j = size // 2 + offset[0], size // 2 + offset[1]
     # the correction before clamping, so saturated outputs cannot hide a dependency
-    h = net.unshuffle(x)
-    skips = []
-    for k, block in enumerate(net.down):
-        h = block(net.pool(h) if k else h)
-        skips.append(h)
-    for up, merge, skip in zip(net.up, net.merge, skips[-2::-1]):
-        h = merge(torch.cat([up(h), skip], dim=1))
-    net.shuffle(net.head(h))[0, 0, i, j].backward()
+    net.correction(net.decoder_levels(x)[-1])[0, 0, i, j].backward()
     rows, cols = torch.nonzero(x.grad[0, 0], as_tuple=True)
     reach = max(int((rows - i).abs().max()), int((cols - j).abs().max()))
     assert 0 < reach <= ResidualUNet.receptive_margin
@@ -166,17 +159,9 @@ def test_affine_unet_receptive_margin_is_an_upper_bound(offset):
     x = torch.rand(1, 1, size, size, dtype=torch.float64, requires_grad=True)
     i, j = size // 2 + offset[0], size // 2 + offset[1]
     # gain * x + offset + correction before clamping: the full dependency
-    h = net.unshuffle(x)
-    skips = []
-    for k, block in enumerate(net.down):
-        h = block(net.pool(h) if k else h)
-        skips.append(h)
-    coarse = None
-    for up, merge, skip in zip(net.up, net.merge, skips[-2::-1]):
-        h = merge(torch.cat([up(h), skip], dim=1))
-        coarse = net.affine(h) if coarse is None else coarse
-    go = torch.nn.functional.interpolate(coarse, scale_factor=8, mode="bilinear")
-    pre = torch.exp(go[:, :1]) * x + go[:, 1:] + net.shuffle(net.head(h))
+    levels = net.decoder_levels(x)
+    go = torch.nn.functional.interpolate(net.affine(levels[0]), scale_factor=8, mode="bilinear")
+    pre = torch.exp(go[:, :1]) * x + go[:, 1:] + net.correction(levels[-1])
     pre[0, 0, i, j].backward()
     rows, cols = torch.nonzero(x.grad[0, 0], as_tuple=True)
     reach = max(int((rows - i).abs().max()), int((cols - j).abs().max()))

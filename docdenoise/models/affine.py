@@ -73,20 +73,9 @@ class AffineUNet(ResidualUNet):
         out : torch.Tensor of shape (N, 1, H, W)
             Cleaned pages, ``clamp(g * x + b + r, 0, 1)``.
         """
-        h = self.unshuffle(x)
-        skips = []
-        for i, block in enumerate(self.down):
-            if i:
-                h = self.pool(h)
-            h = block(h)
-            skips.append(h)
-        coarse = None
-        for up, merge, skip in zip(self.up, self.merge, skips[-2::-1]):
-            h = merge(torch.cat([up(h), skip], dim=1))
-            if coarse is None:  # the first decoder level: 1/8 of the page resolution
-                coarse = self.affine(h)
-        assert coarse is not None
+        levels = self.decoder_levels(x)
+        coarse = self.affine(levels[0])  # 1/8 of the page resolution
         gain_offset = F.interpolate(coarse, scale_factor=8, mode="bilinear", align_corners=False)
         gain = torch.exp(gain_offset[:, :1])
         offset = gain_offset[:, 1:]
-        return (gain * x + offset + self.shuffle(self.head(h))).clamp(0.0, 1.0)
+        return (gain * x + offset + self.correction(levels[-1])).clamp(0.0, 1.0)

@@ -115,6 +115,25 @@ class ResidualUNet(nn.Module):
         out : torch.Tensor of shape (N, 1, H, W)
             Cleaned pages, ``clamp(x + correction, 0, 1)``.
         """
+        return (x + self.correction(self.decoder_levels(x)[-1])).clamp(0.0, 1.0)
+
+    def decoder_levels(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Features of the decoder's levels, coarsest first (1/8, 1/4, 1/2 of the page).
+
+        The encoder splits ``x`` into pixel phases and pools down to 1/16; each
+        decoder level upsamples and merges the encoder's features of its scale.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (N, 1, H, W)
+            Pages in ``[0, 1]``; ``H`` and ``W`` multiples of :attr:`size_multiple`.
+
+        Returns
+        -------
+        levels : list of torch.Tensor
+            ``[N, channels[2], H/8, W/8]``, ``[N, channels[1], H/4, W/4]`` and
+            ``[N, channels[0], H/2, W/2]``.
+        """
         h = self.unshuffle(x)
         skips = []
         for i, block in enumerate(self.down):
@@ -122,6 +141,23 @@ class ResidualUNet(nn.Module):
                 h = self.pool(h)
             h = block(h)
             skips.append(h)
+        levels = []
         for up, merge, skip in zip(self.up, self.merge, skips[-2::-1]):
             h = merge(torch.cat([up(h), skip], dim=1))
-        return (x + self.shuffle(self.head(h))).clamp(0.0, 1.0)
+            levels.append(h)
+        return levels
+
+    def correction(self, finest: torch.Tensor) -> torch.Tensor:
+        """The full-resolution correction added to the page, from the finest decoder level.
+
+        Parameters
+        ----------
+        finest : torch.Tensor of shape (N, channels[0], H/2, W/2)
+            The last of :meth:`decoder_levels`.
+
+        Returns
+        -------
+        correction : torch.Tensor of shape (N, 1, H, W)
+            The four pixel phases of the head's output put back in place.
+        """
+        return self.shuffle(self.head(finest))
