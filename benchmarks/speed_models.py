@@ -5,9 +5,10 @@ Usage (from the repository root)::
     flock /tmp/docdenoise-heavy.lock python benchmarks/speed_models.py --threads 2
 
 Cleans synthetic 420x540 pages (the Kaggle scan size) with ``transform`` and prints
-seconds per page and megapixels per second for each network and for
-:func:`docdenoise.baselines.median_background_removal`, plus the ratio to it.
-Networks are untrained (speed does not depend on the weights) except ``pretrained``.
+seconds per page, pages per second and megapixels per second for each network and
+for :func:`docdenoise.baselines.median_background_removal`, plus the ratio to it.
+Networks are untrained (speed does not depend on the weights) except the shipped
+ones, which run on both engines (torch and onnxruntime).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 
 import torch
 
-from docdenoise import DocumentDenoiser
+from docdenoise import DocumentDenoiser, pretrained_models
 from docdenoise.baselines import median_background_removal
 from docdenoise.datasets import make_dirty_documents
 
@@ -46,8 +47,15 @@ def main() -> None:
     estimators = {
         "cae": DocumentDenoiser("cae", epochs=1).fit(noisy[:2], clean[:2]),
         "unet": DocumentDenoiser("unet", epochs=1, patch_size=64).fit(noisy[:2], clean[:2]),
-        "pretrained": DocumentDenoiser.pretrained(),
+        "affine-unet": DocumentDenoiser("affine-unet", epochs=1, patch_size=64).fit(
+            noisy[:2], clean[:2]
+        ),
     }
+    for name in pretrained_models():
+        for engine in ("torch", "onnx"):
+            estimators[f"pretrained {name!r}, {engine}"] = DocumentDenoiser.pretrained(
+                name, engine=engine
+            )
     for name, den in estimators.items():
         den.transform(noisy[:1])  # warm-up
         n_params = sum(p.numel() for p in den.module_.parameters())
@@ -57,7 +65,7 @@ def main() -> None:
         per_page = seconds / args.pages
         params = f"{n_params:>9,}" if n_params else " " * 9
         print(
-            f"  {name:30s} {params} params  {per_page:.3f} s/page  "
+            f"  {name:34s} {params} params  {per_page:.4f} s/page  {1 / per_page:6.1f} pages/s  "
             f"{mpx / per_page:6.2f} Mpx/s  {seconds / base:5.2f}x the classical time"
         )
 
