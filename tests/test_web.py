@@ -429,3 +429,44 @@ def test_docdenoise_serve_runs_until_ctrl_c_and_leaves_nothing(tmp_path, dirty):
     assert process.returncode == 0, err
     assert "Stopped; the uploaded and cleaned files are deleted." in out
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_upload_broken_off_leaves_nothing():
+    import anyio
+
+    from docdenoise.web._app import build_app
+    from docdenoise.web._jobs import Models, Workshop
+
+    workshop = Workshop(Models({"none": object}), max_upload_bytes=2**20, max_pages=5)
+    app = build_app(workshop, allowed_hosts=["127.0.0.1"])
+    messages = iter(
+        [
+            {"type": "http.request", "body": b"\x89PNG\r\n", "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+    sent = []
+
+    async def receive():
+        return next(messages)
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/jobs",
+        "raw_path": b"/api/jobs",
+        "query_string": b"name=a.png",
+        "headers": [(b"host", b"127.0.0.1")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8000),
+    }
+    with workshop:
+        anyio.run(app, scope, receive, send)
+        assert list(workshop.folder.iterdir()) == []
+    assert sent[0]["status"] == 400

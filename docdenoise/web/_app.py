@@ -42,7 +42,7 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -153,6 +153,8 @@ async def _create_job(request: Request) -> Response:
         job = await run_in_threadpool(workshop.submit, upload, name, model, tta)
     except JobRefused as exc:
         return _error(str(exc), exc.status)
+    except ClientDisconnect:  # the page was closed mid-upload: nothing to answer, nothing kept
+        return Response(status_code=400)
     return JSONResponse(job.as_dict(), status_code=201)
 
 
