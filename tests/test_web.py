@@ -422,13 +422,14 @@ def test_docdenoise_serve_runs_until_ctrl_c_and_leaves_nothing(tmp_path, dirty):
         )
         with urllib.request.urlopen(request, timeout=30) as answer:
             assert answer.status == 201
-        assert any(tmp_path.iterdir())
+        assert list(tmp_path.glob("docdenoise-serve-*/*/upload.png"))
     finally:
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
     assert "Stopped; the uploaded and cleaned files are deleted." in out
-    assert list(tmp_path.iterdir()) == []
+    # (onnxruntime keeps a session file, .ses, in the temporary directory when imported)
+    assert [p.name for p in tmp_path.iterdir() if p.name != ".ses"] == []
 
 
 def test_an_upload_broken_off_leaves_nothing():
