@@ -128,4 +128,6 @@ def system_info(devices: bool = False) -> dict[str, str]:
         "matplotlib (plot)": _extra("matplotlib", "plot"),
         "tesseract (ocr)": _tesseract(),
         "dask (dask)": _extra("dask", "dask"),
+        "starlette (web)": _extra("starlette", "web"),
+        "uvicorn (web)": _extra("uvicorn", "web"),
     }

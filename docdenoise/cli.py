@@ -1,9 +1,10 @@
-"""The ``docdenoise`` command: demo, train, denoise, ocr, evaluate, export, info.
+"""The ``docdenoise`` command: demo, train, denoise, ocr, serve, evaluate, export, info.
 
 Each command parses its arguments, calls the library through its public names and
 prints what happened; the work itself lives in library functions
 (:func:`docdenoise.parallel.denoise_files`, :func:`docdenoise.make_searchable_pdf`,
-:func:`docdenoise.datasets.load_image_pairs`, :mod:`docdenoise.evaluation`, and the
+:func:`docdenoise.web.serve`, :func:`docdenoise.datasets.load_image_pairs`,
+:mod:`docdenoise.evaluation`, and the
 modules that serve only this command: ``_demo`` and ``_info``), so the command line
 and Python code behave the same. The options of estimator parameters take their
 choices, defaults and checks from ``DocumentDenoiser.parameter_rules`` and the
@@ -451,6 +452,32 @@ def _cmd_ocr(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from . import pretrained_models
+    from .web import serve  # without the web extra it raises an ImportError saying what to do
+
+    shipped = pretrained_models()
+    for model in args.model or ():
+        if model not in shipped and not Path(model).is_file():
+            raise CommandLineError(
+                f"--model {model!r} is neither a shipped model ({_or(shipped or ['none'])}) "
+                "nor a model file."
+            )
+    _check_device(args.device)
+    serve(
+        args.model,
+        host=args.host,
+        port=args.port,
+        device=args.device,
+        threads=args.threads,
+        max_upload_mb=args.max_upload_mb,
+        max_pages=args.max_pages,
+        open_browser=args.open,
+        log=lambda message: print(message, flush=True),
+    )
+    return 0
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from . import ClassicalDenoiser, OCRNotAvailableError, evaluation
     from .datasets import load_image_pairs
@@ -518,14 +545,15 @@ Remove stains, creases, shadows and noise from scanned document images.
 
 Start with 'docdenoise demo': it makes synthetic dirty pages, trains a small
 network in about two minutes and writes before/after pictures. Then clean your
-own scans with 'docdenoise denoise', or train on your own pairs with
-'docdenoise train'."""
+own scans with 'docdenoise denoise' (or in the browser: 'docdenoise serve'),
+or train on your own pairs with 'docdenoise train'."""
 
 _EPILOG = """\
 examples:
   docdenoise demo
   docdenoise denoise scans/ --out-dir cleaned/
   docdenoise ocr scan.pdf searchable.pdf
+  docdenoise serve
   docdenoise train data/ --out model.safetensors --epochs 30
   docdenoise evaluate data/ --model model.safetensors
   docdenoise export model.safetensors model.onnx
@@ -601,6 +629,22 @@ examples:
   docdenoise ocr scan.pdf searchable.pdf
   docdenoise ocr scan.pdf searchable.pdf --final -l deu
   docdenoise ocr already-ocred.pdf again.pdf --force-ocr"""
+
+_SERVE_EPILOG = """\
+Starts a web page on this computer for cleaning scans without the command line:
+open the address it prints, drop PNG, JPEG, TIFF or PDF files on the page, compare
+each page before and after (zoom in to read small print) and download the results
+(a PDF comes back as a PDF, a multi-page TIFF as a TIFF, an image as PNG). Files are
+cleaned one at a time; nothing leaves this computer, and every uploaded and cleaned
+file is deleted when the server stops (Ctrl-C). The page is served to this computer
+only unless --host names another interface. Needs the web extra:
+pip install "docdenoise[web]".
+
+examples:
+  docdenoise serve
+  docdenoise serve --port 0 --open
+  docdenoise serve --model my-model.safetensors --model default
+  docdenoise serve --host 0.0.0.0 --max-upload-mb 500 --max-pages 1000"""
 
 _EVALUATE_EPILOG = """\
 Scores the model on the noisy/clean pairs in DATA_DIR (same layouts as 'train')
@@ -946,6 +990,51 @@ def _ocr_options(p: argparse.ArgumentParser) -> None:
     _device_and_threads(p)
 
 
+def _serve_options(p: argparse.ArgumentParser) -> None:
+    from .web import PARAMETER_RULES as web_rules
+    from .web import serve
+
+    defaults = {
+        name: parameter.default for name, parameter in inspect.signature(serve).parameters.items()
+    }
+    p.add_argument(
+        "--host",
+        default=defaults["host"],
+        help=f"interface to listen on (default: {defaults['host']}, this computer only; "
+        "0.0.0.0: every interface, so that other computers can upload)",
+    )
+    p.add_argument(
+        "--port",
+        type=web_rules["port"].argument_type(),
+        default=defaults["port"],
+        help=f"port (default: {defaults['port']}; 0: any free port)",
+    )
+    p.add_argument(
+        "-m",
+        "--model",
+        action="append",
+        metavar="NAME_OR_FILE",
+        help="a shipped model or a model file to offer on the page; repeatable, the "
+        "first is the default (default: the shipped models)",
+    )
+    p.add_argument(
+        "--max-upload-mb",
+        type=web_rules["max_upload_mb"].argument_type(),
+        default=defaults["max_upload_mb"],
+        metavar="MB",
+        help=f"largest file accepted, in MiB (default: {defaults['max_upload_mb']})",
+    )
+    p.add_argument(
+        "--max-pages",
+        type=web_rules["max_pages"].argument_type(),
+        default=defaults["max_pages"],
+        metavar="N",
+        help=f"most pages accepted in one file (default: {defaults['max_pages']})",
+    )
+    p.add_argument("--open", action="store_true", help="open the page in the web browser")
+    _device_and_threads(p)
+
+
 def _evaluate_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("data_dir", metavar="DATA_DIR", help="folder of noisy/clean pairs")
     p.add_argument(
@@ -989,6 +1078,7 @@ _COMMANDS = (
     ("train", "train a denoiser on folders of noisy/clean pairs", _TRAIN_EPILOG),
     ("denoise", "clean scanned pages, PDFs and TIFFs", _DENOISE_EPILOG),
     ("ocr", "clean a scanned PDF and make it searchable (OCRmyPDF)", _OCR_EPILOG),
+    ("serve", "clean scans on a local web page, in the browser", _SERVE_EPILOG),
     (
         "evaluate",
         "score a model on noisy/clean pairs (RMSE, PSNR, SSIM, OCR)",

@@ -49,6 +49,39 @@ def _ocrmypdf_problem() -> str | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def _web_problem() -> str | None:
+    """Why the web page cannot be served and tested here (the ``web`` extra), or None."""
+    for module in ("starlette", "uvicorn", "httpx2"):
+        try:
+            __import__(module)
+        except ImportError:
+            return f"the Python package {module} is not installed (pip install -e '.[dev]')"
+    return None
+
+
+#: The browser the browser tests drive: Debian's chromium and chromium-driver.
+CHROMIUM = ("chromium", "chromedriver")
+#: The Debian packages that bring them.
+DEBIAN = ("chromium", "chromium-driver")
+
+
+@lru_cache(maxsize=1)
+def _browser_problem() -> str | None:
+    """Why a headless Chromium cannot be driven here, or None when it can."""
+    problem = _web_problem()
+    if problem is not None:
+        return problem
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "the Python package selenium is not installed"
+    for program in CHROMIUM:
+        if shutil.which(program) is None:
+            return f"the {program} program is not installed (apt-get install {' '.join(DEBIAN)})"
+    return None
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """An unexpected device fallback fails the test (tests that expect it use pytest.warns)."""
     config.addinivalue_line("filterwarnings", "error::docdenoise.exceptions.DeviceWarning")
@@ -59,15 +92,18 @@ _NEEDS = {
     "ocr": ("Tesseract OCR", _tesseract_problem, "DOCDENOISE_REQUIRE_TESSERACT"),
     "pdf": ("the pdf extra", _pdf_problem, "DOCDENOISE_REQUIRE_PDF"),
     "ocrmypdf": ("OCRmyPDF and Tesseract", _ocrmypdf_problem, "DOCDENOISE_REQUIRE_PDF"),
+    "web": ("the web extra", _web_problem, "DOCDENOISE_REQUIRE_WEB"),
+    "browser": ("a headless Chromium", _browser_problem, "DOCDENOISE_REQUIRE_WEB"),
 }
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Skip tests marked ``ocr``, ``pdf`` or ``ocrmypdf`` when what they need is missing.
+    """Skip tests marked ``ocr``, ``pdf``, ``ocrmypdf``, ``web`` or ``browser`` when what
+    they need is missing.
 
-    Set ``DOCDENOISE_REQUIRE_TESSERACT=1`` and ``DOCDENOISE_REQUIRE_PDF=1`` (as CI
-    does) to turn the skips into failures, so that a broken setup cannot pass
-    unnoticed.
+    Set ``DOCDENOISE_REQUIRE_TESSERACT=1``, ``DOCDENOISE_REQUIRE_PDF=1`` and
+    ``DOCDENOISE_REQUIRE_WEB=1`` (as CI does) to turn the skips into failures, so
+    that a broken setup cannot pass unnoticed.
     """
     for marker, (what, problem_of, variable) in _NEEDS.items():
         if item.get_closest_marker(marker) is None:

@@ -111,7 +111,14 @@ def test_info_lists_versions_devices_and_extras(capsys):
     assert lines["docdenoise"].strip() == docdenoise.__version__
     assert "cpu" in lines["devices"]
     assert int(lines["torch threads"]) >= 1
-    for key in ("torch", "onnxruntime", "matplotlib (plot)", "tesseract (ocr)", "dask (dask)"):
+    for key in (
+        "torch",
+        "onnxruntime",
+        "matplotlib (plot)",
+        "tesseract (ocr)",
+        "dask (dask)",
+        "uvicorn (web)",
+    ):
         assert key in lines
     assert set(lines["engines"].strip().split(", ")) == {"onnx", "torch"}
     assert "onnx" in lines["pretrained model"]

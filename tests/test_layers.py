@@ -1,4 +1,4 @@
-"""The package's layers: imports point one way, and the command line uses public names.
+"""The package's layers: imports point one way, and the faces use public names.
 
 The import graph is read from the source (every ``import`` statement, also those
 inside functions), so a cycle is found even when it is hidden behind a lazy import.
@@ -106,15 +106,27 @@ def test_no_import_cycles():
             visit(node, [node])
 
 
-def test_the_command_line_uses_public_names_only():
+#: The faces of the package (the command line, the web page) and the private modules
+#: each may use besides its own: the command line's helpers; the parameter rules,
+#: which the web page declares its options with.
+FACES = {"docdenoise.cli": CLI_HELPERS, "docdenoise.web": {"docdenoise._params"}}
+
+
+def _face_modules() -> list[tuple[str, str]]:
+    return [(face, name) for face in FACES for name in _modules() if name.split("._")[0] == face]
+
+
+@pytest.mark.parametrize(("face", "name"), _face_modules())
+def test_the_faces_use_public_names_only(face, name):
     modules = _modules()
-    for module, names in _imports("docdenoise.cli", modules["docdenoise.cli"]):
-        if not module.startswith("docdenoise") or module in CLI_HELPERS:
+    for module, names in _imports(name, modules[name]):
+        inside = module == face or module.startswith(face + ".")
+        if not module.startswith("docdenoise") or inside or module in FACES[face]:
             continue
         private = [p for p in module.split(".") if p.startswith("_")]
-        assert not private, f"cli imports the private module {module}"
+        assert not private, f"{name} imports the private module {module}"
         private_names = [n for n in names if n.startswith("_") and not n.endswith("__")]
-        assert not private_names, f"cli imports {private_names} from {module}"
+        assert not private_names, f"{name} imports {private_names} from {module}"
 
 
 @pytest.mark.parametrize("name", TORCH_FREE)

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Build the wheel, install it with the torch extra into a fresh virtual environment
 # (torch from the CPU build first, as the README says) and check that it carries what
-# it needs at run time: the shipped weights load and clean a page, and the console
-# script works. tools/check_torch_free.sh checks the same wheel without torch.
+# it needs at run time: the shipped weights load and clean a page, the console script
+# works, the pdf extra and the OCRmyPDF plugin load, and the web page's files are in.
+# tools/check_torch_free.sh checks the same wheel without torch (and serves the web
+# page from it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 py=${PYTHON:-.venv/bin/python}
@@ -12,7 +14,8 @@ trap 'rm -rf "$work"' EXIT
 wheel=$(ls "$work"/dist/docdenoise-*.whl)
 echo "built $(basename "$wheel")"
 "$py" -m zipfile -l "$wheel" | awk '{print $1}' | grep -E '^docdenoise/' | sort >"$work/contents.txt"
-for needed in docdenoise/py.typed docdenoise/__init__.py docdenoise/models/cae.py; do
+for needed in docdenoise/py.typed docdenoise/__init__.py docdenoise/models/cae.py \
+  docdenoise/web/static/index.html docdenoise/web/static/app.js docdenoise/web/static/style.css; do
   grep -qx "$needed" "$work/contents.txt" || { echo "wheel lacks $needed"; exit 1; }
 done
 if ls docdenoise/weights/*.safetensors >/dev/null 2>&1; then

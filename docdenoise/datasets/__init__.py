@@ -5,7 +5,7 @@ from __future__ import annotations
 from ._io import BIT_DEPTHS, MAX_IMAGE_PIXELS, expand_inputs, save_images
 from ._kaggle import load_dirty_documents
 from ._page_writer import save_pages
-from ._pages import Page, count_pages, iter_pages, load_images
+from ._pages import Page, count_pages, is_pdf, iter_pages, load_images
 from ._pairs import load_image_pairs
 from ._synthetic import make_dirty_documents
 
@@ -15,6 +15,7 @@ __all__: list[str] = [
     "Page",
     "count_pages",
     "expand_inputs",
+    "is_pdf",
     "iter_pages",
     "load_dirty_documents",
     "load_image_pairs",

@@ -95,6 +95,17 @@ class Page:
 def is_pdf(path: str | Path) -> bool:
     """Whether ``path`` is a PDF file: named ``.pdf``, or starting as PDFs do.
 
+    Parameters
+    ----------
+    path : str or path-like
+        Any file name; the file need not exist.
+
+    Returns
+    -------
+    pdf : bool
+        True when the name ends in ``.pdf`` (any case) or the file starts with
+        ``%PDF-``.
+
     Examples
     --------
     >>> is_pdf("scan.PDF"), is_pdf("missing.png")
