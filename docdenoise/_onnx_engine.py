@@ -54,10 +54,20 @@ _HINT = (
 
 
 def _onnxruntime() -> Any:
+    """Import onnxruntime with its usage telemetry off (pages are cleaned offline).
+
+    Recent onnxruntime releases report usage events on every platform unless
+    ``ORT_TELEMETRY_DISABLED`` is set before the import; docdenoise sets it when the
+    user has not chosen, and also turns the events off through the API.
+    """
+    os.environ.setdefault("ORT_TELEMETRY_DISABLED", "1")
     try:
         import onnxruntime
     except ImportError:
         raise ImportError(_HINT) from None
+    disable = getattr(onnxruntime, "disable_telemetry_events", None)
+    if disable is not None:
+        disable()
     return onnxruntime
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import sys
 from pathlib import Path
@@ -143,3 +144,14 @@ def test_pretrained_loads_its_onnx_form_and_the_torch_weights_when_needed(data):
     assert not hasattr(tuned, "onnx_model_") and tuned._engine_name() == "torch"
     with pytest.raises(ValueError, match="engine must be"):
         DocumentDenoiser.pretrained(engine="fast")
+
+
+def test_onnxruntime_telemetry_is_off_unless_the_user_chose(monkeypatch):
+    from docdenoise._onnx_engine import _onnxruntime
+
+    monkeypatch.delenv("ORT_TELEMETRY_DISABLED", raising=False)
+    _onnxruntime()
+    assert os.environ["ORT_TELEMETRY_DISABLED"] == "1"
+    monkeypatch.setenv("ORT_TELEMETRY_DISABLED", "0")
+    _onnxruntime()
+    assert os.environ["ORT_TELEMETRY_DISABLED"] == "0"
