@@ -37,6 +37,13 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="also time this model file (.safetensors on torch, .onnx on onnxruntime)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     noisy, clean = make_dirty_documents(args.pages, shape=(420, 540), random_state=0)
@@ -56,9 +63,15 @@ def main() -> None:
             estimators[f"pretrained {name!r}, {engine}"] = DocumentDenoiser.pretrained(
                 name, engine=engine
             )
+    for path in args.model:
+        engine = "onnx" if path.endswith(".onnx") else "torch"
+        estimators[f"{path}, {engine}"] = DocumentDenoiser.load(path).set_params(engine=engine)
     for name, den in estimators.items():
         den.transform(noisy[:1])  # warm-up
-        n_params = sum(p.numel() for p in den.module_.parameters())
+        try:
+            n_params = sum(p.numel() for p in den.module_.parameters())
+        except (AttributeError, ImportError):  # an .onnx file holds no torch module
+            n_params = None
         rows.append((name, n_params, best_of(lambda d=den: d.transform(noisy), args.repeats)))
     print(f"{args.pages} pages of 420x540, {args.threads} threads, best of {args.repeats}")
     for name, n_params, seconds in rows:
