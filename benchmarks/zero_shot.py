@@ -113,6 +113,8 @@ def main() -> None:
 
     rows: list[dict] = []
     noisy_cer: dict[int, list[float]] = {}
+    if readers and "noisy input" not in methods:  # for the "> noisy" column
+        noisy_cer = {3: [cer([t], [h]) for t, h in zip(truth[3], readers[3].transform(noisy))]}
     header = f"{'method':34s} {'RMSE':>7s} {'worst':>7s}"
     if readers:
         header += f" {'CER psm3':>9s} {'worst':>7s} {'>noisy':>6s} {'CER psm6':>9s} {'worst':>7s}"
