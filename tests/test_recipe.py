@@ -228,7 +228,7 @@ def test_pretrained_unknown_name():
 def test_pretrained_loads_and_cleans():
     noisy, clean = make_dirty_documents(3, shape=(96, 128), random_state=123)
     den = DocumentDenoiser.pretrained()
-    assert den.model == "unet" and den.warm_start is True
+    assert den.model == "affine-unet" and den.warm_start is True
     before = float(np.sqrt(np.mean((noisy - clean) ** 2)))
     assert -den.score(noisy, clean) < 0.7 * before
 
