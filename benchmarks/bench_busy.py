@@ -31,7 +31,8 @@ to a CPU hog (one busy-looping process per core):
 Workloads: ``transform`` of one page (``--page``, default 1024x768) with the
 pretrained model on the torch engine (onnxruntime has its own thread pool), and a
 short ``fit`` of the reference network on 48-pixel patches (many small parallel
-regions: the worst case). Times are the best and
+regions: the worst case), and ``train``, one epoch of the U-Net on 128-pixel
+patches in batches of 16 (the pretrained model's recipe: few, large regions). Times are the best and
 the median of ``--repeats`` runs; the last columns divide the busy time by the
 idle time of the same configuration and by the idle time of ``docdenoise
 default``.
@@ -53,7 +54,7 @@ CONFIGS = {
     "docdenoise default": {"import_torch_first": False, "n_threads": None},
     "1 thread": {"import_torch_first": False, "n_threads": 1},
 }
-WORKLOADS = ("transform", "fit")
+WORKLOADS = ("transform", "fit", "train")
 
 
 # --------------------------------------------------------------------------- child
@@ -78,6 +79,23 @@ def _child(config: str, workload: str, repeats: int, page: tuple[int, int]) -> N
 
         def run() -> None:
             den.transform(noisy)
+
+    elif workload == "train":
+        noisy, clean = make_dirty_documents(16, shape=(258, 540), random_state=0)
+        params = {
+            "model": "unet",
+            "epochs": 1,
+            "batch_size": 16,
+            "patch_size": 128,
+            "patches_per_image": 4,
+            "validation_fraction": 0.0,
+            "device": "cpu",
+            "random_state": 0,
+            "n_threads": settings["n_threads"],
+        }
+
+        def run() -> None:
+            docdenoise.DocumentDenoiser(**params).fit(noisy, clean)
 
     else:
         noisy, clean = make_dirty_documents(8, shape=(96, 128), random_state=0)
