@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -270,10 +271,13 @@ def _distributed() -> Any:
 
 
 def _default_client() -> Any:
-    """The running dask client, or None (also when dask is not installed)."""
-    try:
-        import distributed
-    except ImportError:
+    """The running dask client, or None (also when dask is not installed).
+
+    A client runs only in a process that imported ``distributed``; when nothing
+    did, there is none, and the import (about 0.2 s) is skipped.
+    """
+    distributed = sys.modules.get("distributed")
+    if distributed is None:
         return None
     try:
         return distributed.get_client()

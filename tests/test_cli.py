@@ -140,6 +140,23 @@ def test_help_and_info_import_nothing_heavy(argv):
     assert out.stdout.strip() == "[]"
 
 
+def test_denoise_imports_only_what_cleaning_needs(tmp_path):
+    """Cleaning with the shipped model loads neither torch, dask nor model selection."""
+    save_images([np.full((40, 48), 0.8, np.float32)], [tmp_path / "a.png"])
+    argv = ["denoise", str(tmp_path / "a.png"), "--out-dir", str(tmp_path / "out"), "--quiet"]
+    code = (
+        "import sys\n"
+        "from docdenoise.cli import main\n"
+        f"assert main({argv!r}) == 0\n"
+        "heavy = {'torch', 'distributed', 'dask', 'sklearn.model_selection'}\n"
+        "print(sorted(heavy & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+    assert (tmp_path / "out" / "a.png").is_file()
+
+
 @pytest.mark.slow
 def test_subprocess_python_m_info_and_exit_status():
     info = subprocess.run(
