@@ -55,6 +55,26 @@ CONFIGS = {
     "1 thread": {"import_torch_first": False, "n_threads": 1},
 }
 WORKLOADS = ("transform", "fit", "train")
+#: The training workloads: pages, page shape and estimator parameters.
+TRAINING = {
+    "fit": (
+        8,
+        (96, 128),
+        {"epochs": 2, "batch_size": 16, "patch_size": 48, "patches_per_image": 8},
+    ),
+    "train": (
+        16,
+        (258, 540),
+        {
+            "model": "unet",
+            "epochs": 1,
+            "batch_size": 16,
+            "patch_size": 128,
+            "patches_per_image": 4,
+            "validation_fraction": 0.0,
+        },
+    ),
+}
 
 
 # --------------------------------------------------------------------------- child
@@ -80,34 +100,10 @@ def _child(config: str, workload: str, repeats: int, page: tuple[int, int]) -> N
         def run() -> None:
             den.transform(noisy)
 
-    elif workload == "train":
-        noisy, clean = make_dirty_documents(16, shape=(258, 540), random_state=0)
-        params = {
-            "model": "unet",
-            "epochs": 1,
-            "batch_size": 16,
-            "patch_size": 128,
-            "patches_per_image": 4,
-            "validation_fraction": 0.0,
-            "device": "cpu",
-            "random_state": 0,
-            "n_threads": settings["n_threads"],
-        }
-
-        def run() -> None:
-            docdenoise.DocumentDenoiser(**params).fit(noisy, clean)
-
     else:
-        noisy, clean = make_dirty_documents(8, shape=(96, 128), random_state=0)
-        params = {
-            "epochs": 2,
-            "batch_size": 16,
-            "patch_size": 48,
-            "patches_per_image": 8,
-            "device": "cpu",
-            "random_state": 0,
-            "n_threads": settings["n_threads"],
-        }
+        n_pages, shape, params = TRAINING[workload]
+        noisy, clean = make_dirty_documents(n_pages, shape=shape, random_state=0)
+        params = {**params, "device": "cpu", "random_state": 0, "n_threads": settings["n_threads"]}
 
         def run() -> None:
             docdenoise.DocumentDenoiser(**params).fit(noisy, clean)
