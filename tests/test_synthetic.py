@@ -90,6 +90,21 @@ def test_degradations_only_change_noisy():
     np.testing.assert_array_equal(clean_all, clean_blur)
 
 
+def test_every_scan_is_blurred_under_all(monkeypatch):
+    # every scanner softens the print a little; the shipped model learned from it
+    from docdenoise.datasets import _degrade
+
+    blurred = []
+    blur = _degrade.SCANNER_STAGE["blur"]
+    monkeypatch.setitem(
+        _degrade.SCANNER_STAGE, "blur", lambda rng, image: blurred.append(1) or blur(rng, image)
+    )
+    make_dirty_documents(12, (32, 48), random_state=0)
+    assert len(blurred) == 12
+    make_dirty_documents(3, (32, 48), random_state=0, degradations="stains")
+    assert len(blurred) == 12
+
+
 def test_no_degradation_gives_clean():
     noisy, clean = make_dirty_documents(2, (64, 96), random_state=0, degradations=[])
     np.testing.assert_allclose(noisy, clean, atol=1 / 255)
