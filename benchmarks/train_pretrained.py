@@ -8,8 +8,10 @@ Page ``k`` is always the same page (seed ``--seed`` and ``k``), and each step dr
 its crops from a generator seeded by the step number, so a run is reproducible
 and resumes exactly where a checkpoint left it.
 
-The shipped model comes from two runs, each started from the weights of the one
-before (from the repository root; about 80 and 20 minutes on 2 CPU cores)::
+The shipped model comes from three runs, each started from the weights of the one
+before. The first two made the second shipped model, *v2*, with the generator as
+it was at commit 00c9cff (scanner blur on 30 % of the pages); from the repository
+root, about 80 and 20 minutes on 2 CPU cores::
 
     git show 701da23:docdenoise/weights/default.safetensors > benchmarks/results/v1.safetensors
     python benchmarks/train_pretrained.py --name stage1 --out benchmarks/results \
@@ -19,9 +21,17 @@ before (from the repository root; about 80 and 20 minutes on 2 CPU cores)::
 
 The first line takes the first shipped model (a ``"unet"`` trained for 22 minutes)
 from the git history; the second trains the ``"affine-unet"`` from it with the
-defaults below; the third continues at a lower learning rate and writes
-``docdenoise/weights/default.safetensors``. After an interruption, run the same
-command with ``--resume``.
+defaults below; the third continues at a lower learning rate. Those two commands
+reproduce v2 only at commit 00c9cff; v2 itself is in the git history. The last
+run, with today's generator (every scan blurred a little), makes the shipped
+model (about 27 minutes)::
+
+    git show 00c9cff:docdenoise/weights/default.safetensors > benchmarks/results/v2.safetensors
+    python benchmarks/train_pretrained.py --init benchmarks/results/v2.safetensors \
+        --steps 15000 --lr 5e-4 --warmup 200
+
+and writes ``docdenoise/weights/default.safetensors``. After an interruption, run
+the same command with ``--resume``.
 
 Every ``--checkpoint-minutes`` the script writes
 ``benchmarks/results/<name>.ckpt`` (network, optimizer, step; atomically), and
