@@ -563,7 +563,7 @@ Run 'docdenoise COMMAND --help' for the options of each command."""
 
 _DEMO_EPILOG = """\
 The demo generates synthetic dirty pages (no downloads), trains a denoiser on
-most of them for about a minute and cleans the rest. It prints the pixel RMSE of
+most of them for up to 90 seconds and cleans the rest. It prints the pixel RMSE of
 the held-out pages before and after (and of the classical median-background
 baseline), and writes into --out-dir:
 
