@@ -56,9 +56,10 @@ class DemoResult:
     ----------
     rmse : dict of str to float
         Pooled RMSE of the held-out pages against their clean originals: ``"noisy"``
-        (doing nothing), ``"cleaned"`` (the trained denoiser) and ``"median
+        (doing nothing), ``"cleaned"`` (the trained denoiser), ``"median
         background"`` (the classical baseline,
-        :func:`~docdenoise.baselines.median_background_removal`).
+        :func:`~docdenoise.baselines.median_background_removal`) and ``"shipped
+        model"`` (:meth:`DocumentDenoiser.pretrained`, no training).
     files : dict of str to pathlib.Path
         The files written: ``"model"``, ``"before_after"``, ``"loss_curve"``,
         ``"difference"``, ``"noisy"``, ``"clean"`` and ``"cleaned"`` (folders of
@@ -163,6 +164,8 @@ def run_demo(
 
     rmse = {"noisy": _rmse(X_test, y_test), "cleaned": _rmse(cleaned, y_test)}
     rmse["median background"] = _rmse(_baseline(X_test), y_test)
+    # what a user gets without training, on the same pages
+    rmse["shipped model"] = _rmse(DocumentDenoiser.pretrained().transform(X_test), y_test)
 
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {"model": out / "model.safetensors"}

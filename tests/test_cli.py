@@ -674,6 +674,7 @@ def test_demo_tiny(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "RMSE on 8 held-out pages" in text
     assert re.search(r"median background\s+0\.\d{4}", text)
+    assert re.search(r"shipped model\s+0\.\d{4}", text)
     assert "docdenoise " in text
     for name in ("before_after.png", "loss_curve.png", "difference.png", "model.safetensors"):
         assert (out / name).is_file(), name
