@@ -565,7 +565,7 @@ _DEMO_EPILOG = """\
 The demo generates synthetic dirty pages (no downloads), trains a denoiser on
 most of them for up to 90 seconds and cleans the rest. It prints the pixel RMSE of
 the held-out pages before and after (and of the classical median-background
-baseline), and writes into --out-dir:
+baseline and of the shipped model, untrained here), and writes into --out-dir:
 
   before_after.png   noisy | cleaned | clean target, side by side
   loss_curve.png     training and validation loss per epoch
