@@ -54,6 +54,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from docdenoise import DocumentDenoiser, __version__
 from docdenoise.datasets import make_dirty_documents
@@ -195,6 +196,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--init", help="start from the weights of this model file")
+    parser.add_argument(
+        "--ema",
+        type=float,
+        default=0.0,
+        help="keep an exponential moving average of the weights with this decay per step "
+        "(e.g. 0.999) and ship it instead of the last weights (0: off)",
+    )
     parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint")
     parser.add_argument("--out", default=str(WEIGHTS), help="folder for the model file")
@@ -218,6 +226,13 @@ def main() -> None:
         missing, unexpected = module.load_state_dict(src, strict=False)
         print(f"initialised from {args.init} (new: {missing}, unused: {unexpected})", flush=True)
     module.to(memory_format=torch.channels_last)
+    ema = None
+    if args.ema:
+        # torch's own averaging wrapper: a copy of the network whose weights follow
+        # w_ema <- decay * w_ema + (1 - decay) * w after every optimizer step.
+        ema = AveragedModel(module, multi_avg_fn=get_ema_multi_avg_fn(args.ema))
+        if args.resume and "ema" in state:
+            ema.load_state_dict(state["ema"])
 
     tic = time.perf_counter()
     pool = PagePool(args.pool, args.seed, refreshes=step // args.refresh)
@@ -227,16 +242,16 @@ def main() -> None:
         flush=True,
     )
 
-    def evaluate() -> float:
-        module.eval()
+    def evaluate(net: torch.nn.Module) -> float:
+        net.eval()
         with torch.inference_mode():
             preds = [
-                module(F.pad(torch.from_numpy(x)[None, None], _pad(x.shape, 16), mode="replicate"))[
+                net(F.pad(torch.from_numpy(x)[None, None], _pad(x.shape, 16), mode="replicate"))[
                     0, 0, : x.shape[0], : x.shape[1]
                 ].numpy()
                 for x, _ in tests
             ]
-        module.train()
+        net.train()
         return rmse(preds, [y for _, y in tests])
 
     last_ckpt = time.perf_counter()
@@ -256,6 +271,8 @@ def main() -> None:
         loss = err.mean()
         loss.backward()
         optimizer.step()
+        if ema is not None:
+            ema.update_parameters(module)
         step += 1
         value = loss.item()
         running = 0.98 * running + 0.02 * value if running else value
@@ -265,13 +282,16 @@ def main() -> None:
             record = {
                 "step": step,
                 "train_loss": running,
-                "test_rmse": evaluate(),
+                "test_rmse": evaluate(module),
+                **({"ema_test_rmse": evaluate(ema.module)} if ema is not None else {}),
                 "minutes": (time.perf_counter() - started) / 60,
             }
             history.append(record)
             print(
                 f"step {step:6d}  loss {running:.5f}  synthetic test RMSE "
-                f"{record['test_rmse']:.4f}  {record['minutes']:.0f} min",
+                f"{record['test_rmse']:.4f}"
+                + (f" (average {record['ema_test_rmse']:.4f})" if ema is not None else "")
+                + f"  {record['minutes']:.0f} min",
                 flush=True,
             )
         if time.perf_counter() - last_ckpt > 60 * args.checkpoint_minutes or step == args.steps:
@@ -285,10 +305,13 @@ def main() -> None:
                     "elapsed": time.perf_counter() - started,
                     "args": vars(args),
                     "running": running,
+                    **({"ema": ema.state_dict()} if ema is not None else {}),
                 },
             )
             last_ckpt = time.perf_counter()
 
+    if ema is not None:
+        module = ema.module
     module.to(memory_format=torch.contiguous_format)
     den = wrap(module, args)
     out = Path(args.out)
@@ -321,6 +344,7 @@ def main() -> None:
             "lr_schedule": "cosine",
             "warmup": args.warmup,
             "stroke_weight": args.stroke_weight,
+            "weights": f"moving average, decay {args.ema}" if args.ema else "last step",
             "augment": "flips",
             "pool": args.pool,
             "refresh": args.refresh,
