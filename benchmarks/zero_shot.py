@@ -43,6 +43,26 @@ from docdenoise.metrics import cer
 DATA = "/work/shared/data/ddd-dev"
 
 
+def select_pages(
+    data_dir: str, pages: str, split_seed: int = 0
+) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
+    """Noisy pages, clean pages and file names of one part of the real pairs.
+
+    ``pages`` is ``"heldout"`` (6 text groups, ``GroupShuffleSplit`` with
+    ``split_seed``), ``"design"`` (the other groups) or ``"all"``.
+    """
+    data = load_dirty_documents(data_dir, include_test=False)
+    groups = np.asarray(data.groups)
+    split = GroupShuffleSplit(1, test_size=6, random_state=split_seed)
+    design, heldout = next(split.split(data.noisy, groups=groups))
+    idx = {"heldout": heldout, "design": design, "all": np.arange(len(groups))}[pages]
+    return (
+        [data.noisy[i] for i in idx],
+        [data.clean[i] for i in idx],
+        [data.filenames[i] for i in idx],
+    )
+
+
 def median_subtract(page: np.ndarray, size: int = 21) -> np.ndarray:
     """The three lines of scipy of the issue: subtract a 21-px median background."""
     return np.clip(page - ndi.median_filter(page, size=size) + 1.0, 0, 1).astype(np.float32)
@@ -82,15 +102,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    data = load_dirty_documents(args.data, include_test=False)
-    groups = np.asarray(data.groups)
-    split = GroupShuffleSplit(1, test_size=6, random_state=args.split_seed)
-    design, heldout = next(split.split(data.noisy, groups=groups))
-    idx = {"heldout": heldout, "design": design, "all": np.arange(len(groups))}[args.pages]
-    noisy = [data.noisy[i] for i in idx]
-    clean = [data.clean[i] for i in idx]
-    names = [data.filenames[i] for i in idx]
-    print(f"{args.data}: {len(idx)} pages ({args.pages}, split seed {args.split_seed})")
+    noisy, clean, names = select_pages(args.data, args.pages, args.split_seed)
+    print(f"{args.data}: {len(names)} pages ({args.pages}, split seed {args.split_seed})")
 
     methods: dict[str, Callable[[list[np.ndarray]], list]] = {}
     if not args.no_baselines:
