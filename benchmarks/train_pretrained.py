@@ -39,7 +39,11 @@ Every ``--checkpoint-minutes`` the script writes
 ``--eval-every`` steps, the RMSE on held-out synthetic pages (other seeds). At
 the end it writes ``docdenoise/weights/<name>.safetensors`` and its model card
 ``<name>.json``. Zero-shot scores on real scans come from
-``benchmarks/zero_shot.py``.
+``benchmarks/zero_shot.py``; with ``--real`` (a folder of real pairs in the Kaggle
+layout) the log also shows the RMSE on the real pages of ``--real-pages`` (the
+split of ``zero_shot.py``; they are scored, never trained on), for the last and,
+with ``--ema``, the averaged weights. Only that shows when training longer on
+the generator's pages stops helping real scans.
 """
 
 from __future__ import annotations
@@ -203,6 +207,17 @@ def main() -> None:
         help="keep an exponential moving average of the weights with this decay per step "
         "(e.g. 0.999) and ship it instead of the last weights (0: off)",
     )
+    parser.add_argument(
+        "--real",
+        help="folder of real pairs in the Kaggle layout to score (never train on) at each "
+        "evaluation, e.g. ../shared/data/ddd-dev",
+    )
+    parser.add_argument(
+        "--real-pages",
+        choices=("design", "heldout", "all"),
+        default="design",
+        help="which of the real pages to score (the split of benchmarks/zero_shot.py)",
+    )
     parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint")
     parser.add_argument("--out", default=str(WEIGHTS), help="folder for the model file")
@@ -242,17 +257,37 @@ def main() -> None:
         flush=True,
     )
 
-    def evaluate(net: torch.nn.Module) -> float:
+    real: list[tuple[np.ndarray, np.ndarray]] = []
+    if args.real:
+        # Real pairs are only scored, never trained on: the log then shows whether
+        # what the network learns on the generator's pages carries over to scans.
+        from zero_shot import select_pages
+
+        noisy, clean, _ = select_pages(args.real, args.real_pages)
+        real = list(zip(noisy, clean))
+        print(f"scoring {len(real)} real pages ({args.real_pages}) of {args.real}", flush=True)
+
+    def evaluate(net: torch.nn.Module, pairs: list[tuple[np.ndarray, np.ndarray]]) -> float:
         net.eval()
         with torch.inference_mode():
             preds = [
                 net(F.pad(torch.from_numpy(x)[None, None], _pad(x.shape, 16), mode="replicate"))[
                     0, 0, : x.shape[0], : x.shape[1]
                 ].numpy()
-                for x, _ in tests
+                for x, _ in pairs
             ]
         net.train()
-        return rmse(preds, [y for _, y in tests])
+        return rmse(preds, [y for _, y in pairs])
+
+    def scores() -> dict[str, float]:
+        out = {"test_rmse": evaluate(module, tests)}
+        if ema is not None:
+            out["ema_test_rmse"] = evaluate(ema.module, tests)
+        if real:
+            out["real_rmse"] = evaluate(module, real)
+            if ema is not None:
+                out["ema_real_rmse"] = evaluate(ema.module, real)
+        return out
 
     last_ckpt = time.perf_counter()
     started = time.perf_counter() - elapsed
@@ -282,18 +317,18 @@ def main() -> None:
             record = {
                 "step": step,
                 "train_loss": running,
-                "test_rmse": evaluate(module),
-                **({"ema_test_rmse": evaluate(ema.module)} if ema is not None else {}),
+                **scores(),
                 "minutes": (time.perf_counter() - started) / 60,
             }
             history.append(record)
-            print(
-                f"step {step:6d}  loss {running:.5f}  synthetic test RMSE "
-                f"{record['test_rmse']:.4f}"
-                + (f" (average {record['ema_test_rmse']:.4f})" if ema is not None else "")
-                + f"  {record['minutes']:.0f} min",
-                flush=True,
-            )
+            line = f"step {step:6d}  loss {running:.5f}  synthetic test RMSE {record['test_rmse']:.4f}"
+            if ema is not None:
+                line += f" (average {record['ema_test_rmse']:.4f})"
+            if real:
+                line += f"  real RMSE {record['real_rmse']:.4f}"
+                if ema is not None:
+                    line += f" (average {record['ema_real_rmse']:.4f})"
+            print(line + f"  {record['minutes']:.0f} min", flush=True)
         if time.perf_counter() - last_ckpt > 60 * args.checkpoint_minutes or step == args.steps:
             save_checkpoint(
                 ckpt_path,
@@ -355,7 +390,7 @@ def main() -> None:
             + " ".join(
                 f"--{k.replace('_', '-')} {v}"
                 for k, v in vars(args).items()
-                if v not in (None, False) and k not in ("resume", "out")
+                if v not in (None, False) and k not in ("resume", "out", "real", "real_pages")
             ),
         },
         "synthetic_test_rmse": {k: round(v, 5) for k, v in scores.items()},
