@@ -31,7 +31,7 @@ from scipy import ndimage as ndi
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from zero_shot import DATA, select_pages  # noqa: E402
+from zero_shot import DATA, select_pages
 
 RADIUS = 3
 

@@ -321,7 +321,8 @@ def main() -> None:
                 "minutes": (time.perf_counter() - started) / 60,
             }
             history.append(record)
-            line = f"step {step:6d}  loss {running:.5f}  synthetic test RMSE {record['test_rmse']:.4f}"
+            line = f"step {step:6d}  loss {running:.5f}  synthetic test RMSE "
+            line += f"{record['test_rmse']:.4f}"
             if ema is not None:
                 line += f" (average {record['ema_test_rmse']:.4f})"
             if real:
