@@ -279,7 +279,7 @@ def main() -> None:
         net.train()
         return rmse(preds, [y for _, y in pairs])
 
-    def scores() -> dict[str, float]:
+    def current_scores() -> dict[str, float]:
         out = {"test_rmse": evaluate(module, tests)}
         if ema is not None:
             out["ema_test_rmse"] = evaluate(ema.module, tests)
@@ -317,7 +317,7 @@ def main() -> None:
             record = {
                 "step": step,
                 "train_loss": running,
-                **scores(),
+                **current_scores(),
                 "minutes": (time.perf_counter() - started) / 60,
             }
             history.append(record)

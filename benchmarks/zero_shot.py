@@ -33,11 +33,11 @@ from collections.abc import Callable
 import numpy as np
 import torch
 from scipy import ndimage as ndi
-from sklearn.model_selection import GroupShuffleSplit
 
 from docdenoise import DocumentDenoiser, pretrained_models
 from docdenoise.baselines import median_background_removal
 from docdenoise.datasets import load_dirty_documents
+from docdenoise.evaluation import heldout_split
 from docdenoise.metrics import cer
 
 DATA = "/work/shared/data/ddd-dev"
@@ -52,10 +52,8 @@ def select_pages(
     ``split_seed``), ``"design"`` (the other groups) or ``"all"``.
     """
     data = load_dirty_documents(data_dir, include_test=False)
-    groups = np.asarray(data.groups)
-    split = GroupShuffleSplit(1, test_size=6, random_state=split_seed)
-    design, heldout = next(split.split(data.noisy, groups=groups))
-    idx = {"heldout": heldout, "design": design, "all": np.arange(len(groups))}[pages]
+    design, heldout = heldout_split(data.groups, test_size=6, random_state=split_seed)
+    idx = {"heldout": heldout, "design": design, "all": np.arange(len(data.groups))}[pages]
     return (
         [data.noisy[i] for i in idx],
         [data.clean[i] for i in idx],
