@@ -36,8 +36,8 @@ from zero_shot import DATA, select_pages
 RADIUS = 3
 
 
-def page_psf(noisy: np.ndarray, clean: np.ndarray) -> tuple[np.ndarray, float]:
-    """The normalised ``(7, 7)`` filter from clean to noisy near the text, and its sum."""
+def page_psf(noisy: np.ndarray, clean: np.ndarray) -> np.ndarray:
+    """The ``(7, 7)`` filter from clean to noisy near the text, divided by its sum."""
     x, c = np.asarray(noisy, np.float64), np.asarray(clean, np.float64)
     near = ndi.maximum_filter(c < 0.9, size=5)
     r = RADIUS
@@ -50,7 +50,7 @@ def page_psf(noisy: np.ndarray, clean: np.ndarray) -> tuple[np.ndarray, float]:
     design = np.stack([*columns, np.ones(int(near.sum()))], axis=1)
     coef, *_ = np.linalg.lstsq(design, x[near], rcond=None)
     k = coef[:-1].reshape(2 * r + 1, 2 * r + 1)
-    return k / k.sum(), float(k.sum())
+    return k / k.sum()
 
 
 def summary(psf: np.ndarray) -> dict[str, float]:
@@ -68,7 +68,7 @@ def summary(psf: np.ndarray) -> dict[str, float]:
 
 
 def report(label: str, pairs) -> None:
-    rows = [summary(page_psf(x, y)[0]) for x, y in pairs]
+    rows = [summary(page_psf(x, y)) for x, y in pairs]
     print(f"{label} ({len(rows)} pages), percentiles 10 / 50 / 90:")
     for key in rows[0]:
         values = np.percentile([r[key] for r in rows], [10, 50, 90])
