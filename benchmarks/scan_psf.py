@@ -1,4 +1,4 @@
-"""How sharp are scans? The point spread of real and generated noisy pages, side by side.
+"""How sharp and how dark are scans? Real and generated noisy pages, side by side.
 
 For each page it fits, by least squares over the pixels on and near the text, the
 noisy page as a 7x7 linear filter of its clean page plus a constant::
@@ -14,10 +14,16 @@ the four nearest neighbours (``n1``), of the four at distance two along the axes
 0.62, n1 0.084, n2 0.000 and diagonals 0.011; sharpening (as scanners do) makes
 ``n2`` negative.
 
+It also prints the tones of each page: the median noisy value on the ink (clean
+below 0.2) and on the paper next to the text, their difference (the contrast of
+the text) and the noise of the paper (the standard deviation of the page minus
+its 5x5 mean, on paper far from the text). The generated pages are drawn with
+each scan profile of ``make_dirty_documents`` asked for with ``--scan``.
+
 Usage (from the repository root)::
 
     python benchmarks/scan_psf.py                      # the 72 design pages
-    python benchmarks/scan_psf.py --pages all --synthetic 96
+    python benchmarks/scan_psf.py --pages all --synthetic 96 --scan varied --scan sharp
 """
 
 from __future__ import annotations
@@ -67,8 +73,23 @@ def summary(psf: np.ndarray) -> dict[str, float]:
     }
 
 
+def tones(noisy: np.ndarray, clean: np.ndarray) -> dict[str, float]:
+    """Median ink and paper-near-text values, their difference, and the paper's noise."""
+    x, c = np.asarray(noisy, np.float64), np.asarray(clean, np.float64)
+    near = ndi.binary_dilation(c < 0.95, iterations=4) & (c > 0.99)
+    far = ndi.binary_erosion(c > 0.99, iterations=6)
+    ink, paper = float(np.median(x[c < 0.2])), float(np.median(x[near]))
+    high_pass = x - ndi.uniform_filter(x, 5)
+    return {
+        "ink": ink,
+        "paper": paper,
+        "contrast": paper - ink,
+        "noise": float(np.std(high_pass[far])),
+    }
+
+
 def report(label: str, pairs) -> None:
-    rows = [summary(page_psf(x, y)) for x, y in pairs]
+    rows = [{**summary(page_psf(x, y)), **tones(x, y)} for x, y in pairs]
     print(f"{label} ({len(rows)} pages), percentiles 10 / 50 / 90:")
     for key in rows[0]:
         values = np.percentile([r[key] for r in rows], [10, 50, 90])
@@ -81,13 +102,21 @@ def main() -> None:
     parser.add_argument("--pages", choices=("heldout", "design", "all"), default="design")
     parser.add_argument("--split-seed", type=int, default=0)
     parser.add_argument("--synthetic", type=int, default=72, help="generated pages to fit")
+    parser.add_argument(
+        "--scan",
+        action="append",
+        choices=("varied", "sharp", "mixed"),
+        help="scan profile(s) of the generated pages (default: varied and sharp)",
+    )
     args = parser.parse_args()
 
     from train_pretrained import make_page
 
     noisy, clean, _ = select_pages(args.data, args.pages, args.split_seed)
     report(f"real scans, {args.pages}", zip(noisy, clean))
-    report("generated pages", (make_page(k, 0, stream=1) for k in range(args.synthetic)))
+    for scan in args.scan or ["varied", "sharp"]:
+        pages = (make_page(k, 0, stream=1, scan=scan) for k in range(args.synthetic))
+        report(f"generated pages, scan={scan!r}", pages)
 
 
 if __name__ == "__main__":

@@ -72,7 +72,9 @@ RESULTS = ROOT / "benchmarks" / "results"
 SHAPES = ((258, 540), (420, 540), (320, 256), (540, 420), (640, 640))
 
 
-def make_page(k: int, seed: int, stream: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def make_page(
+    k: int, seed: int, stream: int = 0, scan: str = "varied"
+) -> tuple[np.ndarray, np.ndarray]:
     """Page ``k`` of a stream (0: training, 1: held-out): a (noisy, black-ink clean) pair.
 
     The clean page has black ink whatever ink grey the noisy page shows: what
@@ -80,7 +82,7 @@ def make_page(k: int, seed: int, stream: int = 0) -> tuple[np.ndarray, np.ndarra
     """
     shape = SHAPES[k % len(SHAPES)]
     rng = np.random.default_rng([seed, stream, k])
-    X, Y = make_dirty_documents(1, shape=shape, random_state=rng, clean_ink="black")
+    X, Y = make_dirty_documents(1, shape=shape, random_state=rng, clean_ink="black", scan=scan)
     return X[0], Y[0]
 
 
@@ -98,13 +100,15 @@ def page_in_slot(slot: int, refreshes: int, pool: int) -> int:
 class PagePool:
     """Pages held for training, refreshed one at a time from the page stream."""
 
-    def __init__(self, size: int, seed: int, refreshes: int = 0) -> None:
-        self.size, self.seed, self.refreshes = size, seed, refreshes
-        self.pages = [make_page(page_in_slot(j, refreshes, size), seed) for j in range(size)]
+    def __init__(self, size: int, seed: int, refreshes: int = 0, scan: str = "varied") -> None:
+        self.size, self.seed, self.refreshes, self.scan = size, seed, refreshes, scan
+        self.pages = [
+            make_page(page_in_slot(j, refreshes, size), seed, scan=scan) for j in range(size)
+        ]
 
     def refresh(self) -> None:
         t = self.refreshes
-        self.pages[t % self.size] = make_page(self.size + t, self.seed)
+        self.pages[t % self.size] = make_page(self.size + t, self.seed, scan=self.scan)
         self.refreshes += 1
 
     def batch(self, n: int, patch: int, rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
@@ -193,6 +197,12 @@ def main() -> None:
         default=5.0,
         help="extra loss weight on and next to ink (0: plain MSE)",
     )
+    parser.add_argument(
+        "--scan",
+        choices=("varied", "sharp", "mixed"),
+        default="varied",
+        help="scan profile of the generated pages (make_dirty_documents' scan)",
+    )
     parser.add_argument("--pool", type=int, default=512, help="pages held for training")
     parser.add_argument("--refresh", type=int, default=8, help="steps per new page")
     parser.add_argument("--test-pages", type=int, default=40)
@@ -250,8 +260,8 @@ def main() -> None:
             ema.load_state_dict(state["ema"])
 
     tic = time.perf_counter()
-    pool = PagePool(args.pool, args.seed, refreshes=step // args.refresh)
-    tests = [make_page(k, args.seed, stream=1) for k in range(args.test_pages)]
+    pool = PagePool(args.pool, args.seed, refreshes=step // args.refresh, scan=args.scan)
+    tests = [make_page(k, args.seed, stream=1, scan=args.scan) for k in range(args.test_pages)]
     print(
         f"generated {args.pool} + {len(tests)} pages in {time.perf_counter() - tic:.0f}s",
         flush=True,
@@ -370,6 +380,7 @@ def main() -> None:
             "shapes": [list(s) for s in SHAPES],
             "seed": args.seed,
             "clean_ink": "black",
+            "scan": args.scan,
         },
         "recipe": {
             "steps": step,

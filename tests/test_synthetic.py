@@ -96,13 +96,48 @@ def test_every_scan_is_blurred_under_all(monkeypatch):
 
     blurred = []
     blur = _degrade.SCANNER_STAGE["blur"]
-    monkeypatch.setitem(
-        _degrade.SCANNER_STAGE, "blur", lambda rng, image: blurred.append(1) or blur(rng, image)
-    )
+
+    def counted(rng, image, **kwargs):
+        blurred.append(1)
+        return blur(rng, image, **kwargs)
+
+    monkeypatch.setitem(_degrade.SCANNER_STAGE, "blur", counted)
     make_dirty_documents(12, (32, 48), random_state=0)
     assert len(blurred) == 12
     make_dirty_documents(3, (32, 48), random_state=0, degradations="stains")
     assert len(blurred) == 12
+
+
+def test_scan_profile_changes_only_the_scan():
+    # the same text under each profile; black clean ink does not depend on the scan
+    cleans = [
+        make_dirty_documents(3, (64, 96), random_state=5, clean_ink="black", scan=scan)[1]
+        for scan in ("varied", "sharp", "mixed")
+    ]
+    np.testing.assert_array_equal(cleans[0], cleans[1])
+    np.testing.assert_array_equal(cleans[0], cleans[2])
+
+
+def test_sharp_scans_have_darker_sharper_ink():
+    # what the sharp profile is for: text as dark and crisp as measured real scans
+    def ink_and_step(scan):
+        noisy, clean = make_dirty_documents(
+            8, (120, 300), random_state=6, clean_ink="black", scan=scan
+        )
+        inks = [np.median(n[c < 0.2]) for n, c in zip(noisy, clean)]
+        steps = [np.abs(np.diff(n, axis=1)).max() for n in noisy]
+        return np.median(inks), np.median(steps)
+
+    (ink_sharp, step_sharp), (ink_varied, step_varied) = map(ink_and_step, ("sharp", "varied"))
+    assert ink_sharp < ink_varied - 0.05
+    assert step_sharp > step_varied
+
+
+def test_default_scan_is_varied():
+    np.testing.assert_array_equal(
+        make_dirty_documents(2, (48, 64), random_state=7)[0],
+        make_dirty_documents(2, (48, 64), random_state=7, scan="varied")[0],
+    )
 
 
 def test_no_degradation_gives_clean():
@@ -151,6 +186,7 @@ def test_return_text():
         ({"degradations": ["blur", "ink"]}, r"Unknown degradation\(s\) \['ink'\]"),
         ({"degradations": 3}, "degradations must be 'all', a degradation name"),
         ({"return_text": "yes"}, "return_text must be True or False"),
+        ({"scan": "blurry"}, "scan must be 'varied', 'sharp' or 'mixed', got 'blurry'"),
     ],
 )
 def test_bad_arguments(kwargs, match):

@@ -8,6 +8,7 @@ randomness from the generator it is given.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -16,7 +17,16 @@ from scipy import ndimage as ndi
 from ._render import font_specs, load_font, render_text_page
 from ._words import WORDS
 
-__all__ = ["DEGRADATIONS", "MAJOR", "MINOR", "PAPER_STAGE", "SCANNER_STAGE", "Page"]
+__all__ = [
+    "DEGRADATIONS",
+    "MAJOR",
+    "MINOR",
+    "PAPER_STAGE",
+    "SCANNER_STAGE",
+    "SCANS",
+    "Page",
+    "ScanProfile",
+]
 
 #: Names accepted by the ``degradations`` argument of :func:`make_dirty_documents`,
 #: in the order they are applied.
@@ -48,6 +58,49 @@ MINOR = {
     "speckle": 0.35,
     "noise": 0.8,
     "jpeg": 0.3,
+}
+
+
+@dataclass(frozen=True)
+class ScanProfile:
+    """How printed and scanned the text of a page is: ink grey, sharpness, artefacts.
+
+    ``"varied"`` spans soft, faded, compressed scans (the blur, fade and JPEG of
+    :data:`MINOR`); ``"sharp"`` is what the real scans we measured look like
+    (``benchmarks/scan_psf.py``): dark ink (0.03 to 0.15, rarely to 0.25),
+    a Gaussian blur of 0.4 to 0.7 pixel, no faded ink, no JPEG, sensor noise of
+    at most 0.03. Paper, stains, folds, shadows and specks are drawn the same way
+    for both.
+    """
+
+    #: Ink grey of the noisy page: a usual range, a darker-grey range and how often
+    #: the second is drawn.
+    ink: tuple[tuple[float, float], tuple[float, float], float]
+    #: Range of the scanner's Gaussian blur, in pixels (drawn on every page).
+    blur: tuple[float, float]
+    #: Probability of each minor degradation under ``"all"`` (see :data:`MINOR`).
+    minor: dict[str, float]
+    #: Largest standard deviation of the sensor noise.
+    max_noise: float
+
+    def draw_ink(self, rng: np.random.Generator) -> float:
+        low, high, p_high = self.ink
+        return float(rng.uniform(*low) if rng.random() < 1 - p_high else rng.uniform(*high))
+
+    def scanner_kwargs(self, name: str) -> dict:
+        """Keyword arguments of the scanner-stage function ``name`` for this profile."""
+        return {"blur": {"sigma": self.blur}, "noise": {"max_sigma": self.max_noise}}.get(name, {})
+
+
+#: Scan profiles by name (see :class:`ScanProfile`).
+SCANS = {
+    "varied": ScanProfile(((0.0, 0.22), (0.22, 0.35), 0.15), (0.3, 1.1), MINOR, 0.05),
+    "sharp": ScanProfile(
+        ((0.03, 0.15), (0.15, 0.25), 0.15),
+        (0.4, 0.7),
+        {**MINOR, "fade": 0.0, "jpeg": 0.0},
+        0.03,
+    ),
 }
 
 # ---------------------------------------------------------------------------------------
@@ -412,8 +465,8 @@ def _shadows(rng, page):
     page.light *= light
 
 
-def _blur(rng, image):
-    return ndi.gaussian_filter(image, rng.uniform(0.3, 1.1))
+def _blur(rng, image, sigma=(0.3, 1.1)):
+    return ndi.gaussian_filter(image, rng.uniform(*sigma))
 
 
 def _speckle(rng, image):
@@ -445,8 +498,8 @@ def _speckle(rng, image):
     return image.astype(np.float32)
 
 
-def _noise(rng, image):
-    sigma = rng.uniform(0.005, 0.05)
+def _noise(rng, image, max_sigma=0.05):
+    sigma = rng.uniform(0.005, max_sigma)
     n = rng.standard_normal(image.shape).astype(np.float32)
     if rng.random() < 0.4:
         n = ndi.gaussian_filter(n, rng.uniform(0.5, 1.0))

@@ -43,16 +43,16 @@ import numpy as np
 from scipy import ndimage as ndi
 from sklearn.utils import check_random_state
 
-from ._degrade import DEGRADATIONS, MAJOR, MINOR, PAPER_STAGE, SCANNER_STAGE, Page
+from ._degrade import DEGRADATIONS, MAJOR, PAPER_STAGE, SCANNER_STAGE, SCANS, Page, ScanProfile
 from ._render import render_text_page
 
 __all__ = ["DEGRADATIONS", "make_dirty_documents"]
 
 
-def _pick_degradations(rng: np.random.Generator) -> set[str]:
+def _pick_degradations(rng: np.random.Generator, minor: dict[str, float]) -> set[str]:
     k = int(rng.choice([1, 1, 1, 2, 2, 3]))
     chosen = set(rng.choice(MAJOR, size=k, replace=False).tolist())
-    chosen |= {name for name, p in MINOR.items() if rng.random() < p}
+    chosen |= {name for name, p in minor.items() if rng.random() < p}
     return chosen
 
 
@@ -76,12 +76,33 @@ def _make_page(
     shape: tuple[int, int],
     degradations: Sequence[str] | set[str] | None,
     black: bool = False,
+    scan: str = "varied",
 ) -> tuple[np.ndarray, np.ndarray, str]:
     coverage, canvas = render_text_page(rng, shape)
     coverage = _print_style(rng, coverage).astype(np.float32)
-    ink = rng.uniform(0.0, 0.22) if rng.random() < 0.85 else rng.uniform(0.22, 0.35)
+    if scan == "mixed":
+        scan = "sharp" if rng.random() < 0.5 else "varied"
+    noisy, ink = degrade_coverage(rng, coverage, SCANS[scan], degradations)
     clean = 1.0 - coverage * np.float32(1.0 if black else 1.0 - ink)
-    names = _pick_degradations(rng) if degradations is None else degradations
+    text = canvas.visible_text(canvas.angle)
+    return noisy, clean.astype(np.float32), text
+
+
+def degrade_coverage(
+    rng: np.random.Generator,
+    coverage: np.ndarray,
+    profile: ScanProfile,
+    degradations: Sequence[str] | set[str] | None = None,
+) -> tuple[np.ndarray, float]:
+    """Print ink ``coverage`` (0 paper, 1 full ink) on paper, degrade it and scan it.
+
+    Returns the noisy page (8-bit levels in ``[0, 1]``) and the ink grey drawn for
+    it. ``degradations=None`` draws them at random as under ``"all"``. Used by
+    :func:`make_dirty_documents` and by ``benchmarks/degradation_gap.py``, which
+    degrades real clean pages with it.
+    """
+    ink = profile.draw_ink(rng)
+    names = _pick_degradations(rng, profile.minor) if degradations is None else degradations
     page = Page(coverage, ink)
     for name in DEGRADATIONS:
         if name in names and name in PAPER_STAGE:
@@ -89,10 +110,9 @@ def _make_page(
     image = page.compose()
     for name in DEGRADATIONS:
         if name in names and name in SCANNER_STAGE:
-            image = SCANNER_STAGE[name](rng, image)
+            image = SCANNER_STAGE[name](rng, image, **profile.scanner_kwargs(name))
     noisy = np.round(np.clip(image, 0, 1) * 255) / 255
-    text = canvas.visible_text(canvas.angle)
-    return noisy.astype(np.float32), clean.astype(np.float32), text
+    return noisy.astype(np.float32), ink
 
 
 # ---------------------------------------------------------------------------------------
@@ -165,6 +185,7 @@ def make_dirty_documents(
     random_state: _RandomState = None,
     degradations: str | Sequence[str] = "all",
     clean_ink: str = "page",
+    scan: str = "varied",
     return_text: bool = False,
 ) -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, list[str]]:
     """Generate synthetic pairs of dirty scanned pages and their clean originals.
@@ -207,6 +228,13 @@ def make_dirty_documents(
         output people and OCR read (the shipped model is trained on it). Either
         way, partly covered pixels (anti-aliased edges, thin strokes) keep their
         share of the ink.
+    scan : {"varied", "sharp", "mixed"}, default="varied"
+        How the text is printed and scanned. ``"varied"`` draws from soft to sharp
+        scans, faded ink and JPEG artefacts (ink grey 0 to 0.35, blur 0.3 to 1.1
+        pixel); ``"sharp"`` draws what measured office scans look like: dark ink
+        (0.03 to 0.25), a blur of 0.4 to 0.7 pixel, no faded ink, no JPEG and less
+        sensor noise; ``"mixed"`` picks one of the two per page. Paper, stains,
+        folds and shadows are drawn the same way for all three.
     return_text : bool, default=False
         If True, also return the text of each page.
 
@@ -252,6 +280,8 @@ def make_dirty_documents(
         )
     if clean_ink not in ("page", "black"):
         raise ValueError(f"clean_ink must be 'page' or 'black', got {clean_ink!r}.")
+    if scan not in ("varied", "sharp", "mixed"):
+        raise ValueError(f"scan must be 'varied', 'sharp' or 'mixed', got {scan!r}.")
     if not isinstance(return_text, (bool, np.bool_)):
         raise ValueError(f"return_text must be True or False, got {return_text!r}.")
     names = _check_degradations(degradations)
@@ -267,7 +297,7 @@ def make_dirty_documents(
     texts = []
     for i, seed in enumerate(seeds):
         rng = np.random.default_rng(int(seed))
-        noisy[i], clean[i], text = _make_page(rng, shape, names, clean_ink == "black")
+        noisy[i], clean[i], text = _make_page(rng, shape, names, clean_ink == "black", scan)
         texts.append(text)
     if return_text:
         return noisy, clean, texts
