@@ -1,6 +1,6 @@
 """Is the zero-shot gap in the generator's text or in its degradations?
 
-Fine-tunes the shipped model briefly on one half of the design groups of the real
+Fine-tunes a shipped model briefly on one half of the design groups of the real
 pairs (``zero_shot.select_pages``, text groups alternately) and scores RMSE on the
 real noisy/clean pairs of the other half, in one of two ways:
 
@@ -18,9 +18,9 @@ the real pairs' pixels, which may not ship.
 
 Usage (from the repository root)::
 
-    python benchmarks/degradation_gap.py --train real
-    python benchmarks/degradation_gap.py --train degraded --scan varied
-    python benchmarks/degradation_gap.py --train degraded --scan sharp
+    python benchmarks/degradation_gap.py --model varied --train real
+    python benchmarks/degradation_gap.py --model varied --train degraded --scan varied
+    python benchmarks/degradation_gap.py --model varied --train degraded --scan sharp
 """
 
 from __future__ import annotations
@@ -101,6 +101,7 @@ def score(net: torch.nn.Module, pairs: list) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", choices=("real", "degraded"), required=True)
+    parser.add_argument("--model", default="default", help="shipped model to start from")
     parser.add_argument("--scan", choices=("varied", "sharp", "mixed"), default="varied")
     parser.add_argument("--copies", type=int, default=4, help="scans drawn per clean page")
     parser.add_argument("--steps", type=int, default=1500)
@@ -117,9 +118,9 @@ def main() -> None:
         train = degraded_pairs(train, args.scan, args.copies, args.seed)
     label = args.train + (f", scan={args.scan!r}" if args.train == "degraded" else "")
     print(f"training on {len(train)} pairs ({label}); scoring {len(scored)} real pairs")
-    net = DocumentDenoiser.pretrained(engine="torch").module_.train()
+    net = DocumentDenoiser.pretrained(args.model, engine="torch").module_.train()
     optimizer = torch.optim.Adam(net.parameters(), lr=args.lr)
-    print(f"step      0  RMSE {score(net, scored):.4f}  (the shipped model, zero-shot)")
+    print(f"step      0  RMSE {score(net, scored):.4f}  ({args.model!r} zero-shot)")
     started = time.perf_counter()
     for step in range(args.steps):
         x, y = crops(train, 16, 128, np.random.default_rng([args.seed, step]))
