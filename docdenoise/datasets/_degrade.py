@@ -87,9 +87,13 @@ class ScanProfile:
         low, high, p_high = self.ink
         return float(rng.uniform(*low) if rng.random() < 1 - p_high else rng.uniform(*high))
 
-    def scanner_kwargs(self, name: str) -> dict:
+    def scanner_kwargs(self, name: str) -> dict[str, object]:
         """Keyword arguments of the scanner-stage function ``name`` for this profile."""
-        return {"blur": {"sigma": self.blur}, "noise": {"max_sigma": self.max_noise}}.get(name, {})
+        if name == "blur":
+            return {"sigma": self.blur}
+        if name == "noise":
+            return {"max_sigma": self.max_noise}
+        return {}
 
 
 #: Scan profiles by name (see :class:`ScanProfile`).
