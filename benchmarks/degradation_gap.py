@@ -33,11 +33,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from train_pretrained import _pad, lr_at, rmse, stroke_weights
+from train_pretrained import lr_at, random_crops, score_pairs, stroke_weights
 from zero_shot import DATA, select_pages
 
 from docdenoise import DocumentDenoiser
@@ -72,32 +71,6 @@ def degraded_pairs(pairs: list, scan: str, copies: int, seed: int) -> list:
     return out
 
 
-def crops(pairs: list, n: int, size: int, rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
-    xs, ys = [], []
-    for _ in range(n):
-        x, y = pairs[int(rng.integers(len(pairs)))]
-        top = int(rng.integers(x.shape[0] - size + 1))
-        left = int(rng.integers(x.shape[1] - size + 1))
-        k = int(rng.integers(8))
-        for src, dst in ((x, xs), (y, ys)):
-            crop = np.rot90(src[top : top + size, left : left + size], k % 4)
-            dst.append(np.ascontiguousarray(crop[:, ::-1] if k >= 4 else crop))
-    return torch.from_numpy(np.stack(xs))[:, None], torch.from_numpy(np.stack(ys))[:, None]
-
-
-def score(net: torch.nn.Module, pairs: list) -> float:
-    net.eval()
-    with torch.inference_mode():
-        preds = [
-            net(F.pad(torch.from_numpy(x)[None, None], _pad(x.shape, 16), mode="replicate"))[
-                0, 0, : x.shape[0], : x.shape[1]
-            ].numpy()
-            for x, _ in pairs
-        ]
-    net.train()
-    return rmse(preds, [y for _, y in pairs])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", choices=("real", "degraded"), required=True)
@@ -120,10 +93,10 @@ def main() -> None:
     print(f"training on {len(train)} pairs ({label}); scoring {len(scored)} real pairs")
     net = DocumentDenoiser.pretrained(args.model, engine="torch").module_.train()
     optimizer = torch.optim.Adam(net.parameters(), lr=args.lr)
-    print(f"step      0  RMSE {score(net, scored):.4f}  ({args.model!r} zero-shot)")
+    print(f"step      0  RMSE {score_pairs(net, scored):.4f}  ({args.model!r} zero-shot)")
     started = time.perf_counter()
     for step in range(args.steps):
-        x, y = crops(train, 16, 128, np.random.default_rng([args.seed, step]))
+        x, y = random_crops(train, 16, 128, np.random.default_rng([args.seed, step]))
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, args.steps, args.lr, 100)
         optimizer.zero_grad(set_to_none=True)
@@ -132,7 +105,7 @@ def main() -> None:
         optimizer.step()
         if (step + 1) % 500 == 0 or step + 1 == args.steps:
             minutes = (time.perf_counter() - started) / 60
-            line = f"step {step + 1:6d}  RMSE {score(net, scored):.4f}  {minutes:.1f} min"
+            line = f"step {step + 1:6d}  RMSE {score_pairs(net, scored):.4f}  {minutes:.1f} min"
             print(line, flush=True)
 
 

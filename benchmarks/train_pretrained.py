@@ -113,17 +113,44 @@ class PagePool:
 
     def batch(self, n: int, patch: int, rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
         """``n`` random crops (flipped/rotated at random) as ``[n, 1, p, p]`` tensors."""
-        xs, ys = [], []
-        for _ in range(n):
-            x, y = self.pages[int(rng.integers(self.size))]
-            h, w = x.shape
-            top, left = int(rng.integers(h - patch + 1)), int(rng.integers(w - patch + 1))
-            k = int(rng.integers(8))
-            for src, out in ((x, xs), (y, ys)):
-                crop = src[top : top + patch, left : left + patch]
-                crop = np.rot90(crop, k % 4)
-                out.append(np.ascontiguousarray(crop[:, ::-1] if k >= 4 else crop))
-        return (torch.from_numpy(np.stack(xs))[:, None], torch.from_numpy(np.stack(ys))[:, None])
+        return random_crops(self.pages, n, patch, rng)
+
+
+def random_crops(
+    pairs: list[tuple[np.ndarray, np.ndarray]], n: int, patch: int, rng: np.random.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` random ``patch``-pixel crops of (noisy, clean) pairs, flipped/rotated at random.
+
+    Returns two ``[n, 1, patch, patch]`` tensors, the same crop of each side.
+    """
+    xs, ys = [], []
+    for _ in range(n):
+        x, y = pairs[int(rng.integers(len(pairs)))]
+        h, w = x.shape
+        top, left = int(rng.integers(h - patch + 1)), int(rng.integers(w - patch + 1))
+        k = int(rng.integers(8))
+        for src, out in ((x, xs), (y, ys)):
+            crop = src[top : top + patch, left : left + patch]
+            crop = np.rot90(crop, k % 4)
+            out.append(np.ascontiguousarray(crop[:, ::-1] if k >= 4 else crop))
+    return (torch.from_numpy(np.stack(xs))[:, None], torch.from_numpy(np.stack(ys))[:, None])
+
+
+def score_pairs(net: torch.nn.Module, pairs: list[tuple[np.ndarray, np.ndarray]]) -> float:
+    """Pooled RMSE of ``net`` on whole (noisy, clean) pages, padded to a multiple of 16.
+
+    The network is put in eval mode for the scoring and back in training mode after.
+    """
+    net.eval()
+    with torch.inference_mode():
+        preds = [
+            net(F.pad(torch.from_numpy(x)[None, None], _pad(x.shape, 16), mode="replicate"))[
+                0, 0, : x.shape[0], : x.shape[1]
+            ].numpy()
+            for x, _ in pairs
+        ]
+    net.train()
+    return rmse(preds, [y for _, y in pairs])
 
 
 def stroke_weights(y: torch.Tensor, weight: float) -> torch.Tensor:
@@ -277,26 +304,14 @@ def main() -> None:
         real = list(zip(noisy, clean))
         print(f"scoring {len(real)} real pages ({args.real_pages}) of {args.real}", flush=True)
 
-    def evaluate(net: torch.nn.Module, pairs: list[tuple[np.ndarray, np.ndarray]]) -> float:
-        net.eval()
-        with torch.inference_mode():
-            preds = [
-                net(F.pad(torch.from_numpy(x)[None, None], _pad(x.shape, 16), mode="replicate"))[
-                    0, 0, : x.shape[0], : x.shape[1]
-                ].numpy()
-                for x, _ in pairs
-            ]
-        net.train()
-        return rmse(preds, [y for _, y in pairs])
-
     def current_scores() -> dict[str, float]:
-        out = {"test_rmse": evaluate(module, tests)}
+        out = {"test_rmse": score_pairs(module, tests)}
         if ema is not None:
-            out["ema_test_rmse"] = evaluate(ema.module, tests)
+            out["ema_test_rmse"] = score_pairs(ema.module, tests)
         if real:
-            out["real_rmse"] = evaluate(module, real)
+            out["real_rmse"] = score_pairs(module, real)
             if ema is not None:
-                out["ema_real_rmse"] = evaluate(ema.module, real)
+                out["ema_real_rmse"] = score_pairs(ema.module, real)
         return out
 
     last_ckpt = time.perf_counter()
