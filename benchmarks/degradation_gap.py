@@ -40,8 +40,7 @@ from train_pretrained import lr_at, random_crops, score_pairs, stroke_weights
 from zero_shot import DATA, select_pages
 
 from docdenoise import DocumentDenoiser
-from docdenoise.datasets._degrade import SCANS
-from docdenoise.datasets._synthetic import degrade_coverage
+from docdenoise.datasets._synthetic import SCAN_NAMES, degrade_coverage, scan_profile
 
 
 def design_halves(data_dir: str) -> tuple[list, list]:
@@ -65,8 +64,7 @@ def degraded_pairs(pairs: list, scan: str, copies: int, seed: int) -> list:
     for _, clean in pairs:
         coverage = np.clip(1.0 - clean, 0.0, 1.0).astype(np.float32)
         for _ in range(copies):
-            profile = SCANS[scan if scan != "mixed" else rng.choice(["sharp", "varied"])]
-            noisy, _ = degrade_coverage(rng, coverage, profile)
+            noisy, _ = degrade_coverage(rng, coverage, scan_profile(rng, scan))
             out.append((noisy, clean))
     return out
 
@@ -75,7 +73,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", choices=("real", "degraded"), required=True)
     parser.add_argument("--model", default="default", help="shipped model to start from")
-    parser.add_argument("--scan", choices=("varied", "sharp", "mixed"), default="varied")
+    parser.add_argument("--scan", choices=SCAN_NAMES, default="varied")
     parser.add_argument("--copies", type=int, default=4, help="scans drawn per clean page")
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--lr", type=float, default=3e-4)

@@ -39,6 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from zero_shot import DATA, select_pages
 
+from docdenoise.datasets._synthetic import SCAN_NAMES
+
 RADIUS = 3
 
 
@@ -105,7 +107,7 @@ def main() -> None:
     parser.add_argument(
         "--scan",
         action="append",
-        choices=("varied", "sharp", "mixed"),
+        choices=SCAN_NAMES,
         help="scan profile(s) of the generated pages (default: varied and sharp)",
     )
     args = parser.parse_args()

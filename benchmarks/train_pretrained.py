@@ -62,6 +62,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from docdenoise import DocumentDenoiser, __version__
 from docdenoise.datasets import make_dirty_documents
+from docdenoise.datasets._synthetic import SCAN_NAMES
 from docdenoise.models import get_model_class
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -226,7 +227,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--scan",
-        choices=("varied", "sharp", "mixed"),
+        choices=SCAN_NAMES,
         default="varied",
         help="scan profile of the generated pages (make_dirty_documents' scan)",
     )

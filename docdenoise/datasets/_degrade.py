@@ -8,6 +8,7 @@ randomness from the generator it is given.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -469,7 +470,7 @@ def _shadows(rng, page):
     page.light *= light
 
 
-def _blur(rng, image, sigma=(0.3, 1.1)):
+def _blur(rng, image, sigma):
     return ndi.gaussian_filter(image, rng.uniform(*sigma))
 
 
@@ -502,7 +503,7 @@ def _speckle(rng, image):
     return image.astype(np.float32)
 
 
-def _noise(rng, image, max_sigma=0.05):
+def _noise(rng, image, max_sigma):
     sigma = rng.uniform(0.005, max_sigma)
     n = rng.standard_normal(image.shape).astype(np.float32)
     if rng.random() < 0.4:
@@ -531,4 +532,9 @@ PAPER_STAGE = {
     "wrinkles": _wrinkles,
     "shadows": _shadows,
 }
-SCANNER_STAGE = {"blur": _blur, "speckle": _speckle, "noise": _noise, "jpeg": _jpeg}
+SCANNER_STAGE: dict[str, Callable[..., np.ndarray]] = {
+    "blur": _blur,
+    "speckle": _speckle,
+    "noise": _noise,
+    "jpeg": _jpeg,
+}

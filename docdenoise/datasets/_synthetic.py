@@ -46,7 +46,11 @@ from sklearn.utils import check_random_state
 from ._degrade import DEGRADATIONS, MAJOR, PAPER_STAGE, SCANNER_STAGE, SCANS, Page, ScanProfile
 from ._render import render_text_page
 
-__all__ = ["DEGRADATIONS", "make_dirty_documents"]
+__all__ = ["DEGRADATIONS", "SCAN_NAMES", "make_dirty_documents"]
+
+#: Values of ``make_dirty_documents(scan=...)``: the profiles of :data:`SCANS`
+#: and ``"mixed"``, which draws one of them per page.
+SCAN_NAMES: tuple[str, ...] = (*SCANS, "mixed")
 
 
 def _pick_degradations(rng: np.random.Generator, minor: dict[str, float]) -> set[str]:
@@ -80,12 +84,17 @@ def _make_page(
 ) -> tuple[np.ndarray, np.ndarray, str]:
     coverage, canvas = render_text_page(rng, shape)
     coverage = _print_style(rng, coverage).astype(np.float32)
-    if scan == "mixed":
-        scan = "sharp" if rng.random() < 0.5 else "varied"
-    noisy, ink = degrade_coverage(rng, coverage, SCANS[scan], degradations)
+    noisy, ink = degrade_coverage(rng, coverage, scan_profile(rng, scan), degradations)
     clean = 1.0 - coverage * np.float32(1.0 if black else 1.0 - ink)
     text = canvas.visible_text(canvas.angle)
     return noisy, clean.astype(np.float32), text
+
+
+def scan_profile(rng: np.random.Generator, scan: str) -> ScanProfile:
+    """The :class:`ScanProfile` named ``scan``; for ``"mixed"``, sharp or varied at random."""
+    if scan == "mixed":
+        scan = "sharp" if rng.random() < 0.5 else "varied"
+    return SCANS[scan]
 
 
 def degrade_coverage(
@@ -280,7 +289,7 @@ def make_dirty_documents(
         )
     if clean_ink not in ("page", "black"):
         raise ValueError(f"clean_ink must be 'page' or 'black', got {clean_ink!r}.")
-    if scan not in ("varied", "sharp", "mixed"):
+    if scan not in SCAN_NAMES:
         raise ValueError(f"scan must be 'varied', 'sharp' or 'mixed', got {scan!r}.")
     if not isinstance(return_text, (bool, np.bool_)):
         raise ValueError(f"return_text must be True or False, got {return_text!r}.")
