@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -148,25 +150,54 @@ def test_affine_unet_gain_and_offset_are_smooth_and_act_on_the_input():
         assert torch.allclose(net(x), (1.25 * x - 0.2).clamp(0, 1), atol=1e-6)
 
 
+@pytest.mark.parametrize("refine", [0, 4])
 @pytest.mark.parametrize("offset", [(0, 0), (5, 9)])
-def test_affine_unet_receptive_margin_is_an_upper_bound(offset):
+def test_affine_unet_receptive_margin_is_an_upper_bound(offset, refine):
     torch.manual_seed(2)
-    net = AffineUNet(channels=(2, 2, 2, 2)).double()
+    net = AffineUNet(channels=(4, 2, 2, 2), refine=refine).double()
     with torch.no_grad():
         for p in net.parameters():
             p.copy_(torch.rand_like(p) * 0.2 if p.dim() > 1 else torch.full_like(p, 0.01))
     size = 288
     x = torch.rand(1, 1, size, size, dtype=torch.float64, requires_grad=True)
     i, j = size // 2 + offset[0], size // 2 + offset[1]
-    # gain * x + offset + correction before clamping: the full dependency
-    levels = net.decoder_levels(x)
-    go = torch.nn.functional.interpolate(net.affine(levels[0]), scale_factor=8, mode="bilinear")
-    pre = torch.exp(go[:, :1]) * x + go[:, 1:] + net.correction(levels[-1])
-    pre[0, 0, i, j].backward()
+    net.unclamped(x)[0, 0, i, j].backward()  # the full dependency, before clamping
     rows, cols = torch.nonzero(x.grad[0, 0], as_tuple=True)
     reach = max(int((rows - i).abs().max()), int((cols - j).abs().max()))
     assert torch.isfinite(x.grad).all()
     assert 0 < reach <= AffineUNet.receptive_margin
+    assert reach > AffineUNet.receptive_margin - 16  # the bound is tight-ish
+
+
+def test_affine_unet_refinement_starts_as_the_identity_and_loads_plain_weights():
+    """A refined network is the identity untrained, and a plain one's weights load
+    into it (strict=False) to give the plain network's output."""
+    x = torch.rand(2, 1, 32, 48)
+    assert torch.equal(AffineUNet(channels=(4, 4, 4, 4), refine=8)(x), x)
+    torch.manual_seed(0)
+    plain = AffineUNet(channels=(4, 4, 4, 4))
+    with torch.no_grad():
+        for p in plain.parameters():
+            p.copy_(torch.randn_like(p) * 0.1)
+    refined = AffineUNet(channels=(4, 4, 4, 4), refine=8)
+    missing, unexpected = refined.load_state_dict(plain.state_dict(), strict=False)
+    assert all(k.startswith("refine.") for k in missing) and missing and not unexpected
+    with torch.no_grad():
+        assert torch.allclose(refined(x), plain(x))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"refine": -1}, "refine must be an integer >= 0, got -1"),
+        ({"refine": 2.5}, "refine must be an integer >= 0, got 2.5"),
+        ({"refine": True}, "refine must be an integer >= 0, got True"),
+        ({"refine": 8, "channels": (6, 4, 4, 4)}, "multiple of 4, got 6"),
+    ],
+)
+def test_affine_unet_rejects_bad_refine(kwargs, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        AffineUNet(**kwargs)
 
 
 def test_network_contract_defaults_and_checks():
