@@ -112,10 +112,10 @@ def test_scan_profile_changes_only_the_scan():
     # the same text under each profile; black clean ink does not depend on the scan
     cleans = [
         make_dirty_documents(3, (64, 96), random_state=5, clean_ink="black", scan=scan)[1]
-        for scan in ("varied", "sharp", "mixed")
+        for scan in ("varied", "sharp", "sharp-faded", "mixed")
     ]
-    np.testing.assert_array_equal(cleans[0], cleans[1])
-    np.testing.assert_array_equal(cleans[0], cleans[2])
+    for other in cleans[1:]:
+        np.testing.assert_array_equal(cleans[0], other)
 
 
 def test_sharp_scans_have_darker_sharper_ink():
@@ -131,6 +131,29 @@ def test_sharp_scans_have_darker_sharper_ink():
     (ink_sharp, step_sharp), (ink_varied, step_varied) = map(ink_and_step, ("sharp", "varied"))
     assert ink_sharp < ink_varied - 0.05
     assert step_sharp > step_varied
+
+
+def test_sharp_faded_scans_sometimes_fade_the_ink():
+    # some "sharp-faded" pages have faint print (low contrast to the paper around
+    # it), which "sharp" never has; the rest are the same pages
+    from scipy import ndimage as ndi
+
+    def contrasts(scan):
+        noisy, clean = make_dirty_documents(
+            30, (96, 200), random_state=9, clean_ink="black", scan=scan
+        )
+        return np.array(
+            [
+                np.median((ndi.maximum_filter(n, 9) - n)[c < 0.2])
+                for n, c in zip(noisy, clean)
+                if np.sum(c < 0.2) >= 20  # pages with some text (the same for both)
+            ]
+        )
+
+    sharp, faded = contrasts("sharp"), contrasts("sharp-faded")
+    assert sharp.min() > 0.35
+    assert 1 <= np.sum(faded < 0.35) <= 10
+    assert np.sum(np.isclose(sharp, faded)) >= 15
 
 
 def test_default_scan_is_varied():
@@ -186,7 +209,10 @@ def test_return_text():
         ({"degradations": ["blur", "ink"]}, r"Unknown degradation\(s\) \['ink'\]"),
         ({"degradations": 3}, "degradations must be 'all', a degradation name"),
         ({"return_text": "yes"}, "return_text must be True or False"),
-        ({"scan": "blurry"}, "scan must be 'varied', 'sharp' or 'mixed', got 'blurry'"),
+        (
+            {"scan": "blurry"},
+            "scan must be one of 'varied', 'sharp', 'sharp-faded', 'mixed', got 'blurry'",
+        ),
     ],
 )
 def test_bad_arguments(kwargs, match):

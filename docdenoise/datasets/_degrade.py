@@ -70,8 +70,9 @@ class ScanProfile:
     :data:`MINOR`); ``"sharp"`` is what the real scans we measured look like
     (``benchmarks/scan_psf.py``): dark ink (0.03 to 0.15, rarely to 0.25),
     a Gaussian blur of 0.4 to 0.7 pixel, no faded ink, no JPEG, sensor noise of
-    at most 0.03. Paper, stains, folds, shadows and specks are drawn the same way
-    for both.
+    at most 0.03; ``"sharp-faded"`` is ``"sharp"`` with faded print on one page in
+    five (as often as ``"varied"``). Paper, stains, folds, shadows and specks are
+    drawn the same way for all.
     """
 
     #: Ink grey of the noisy page: a usual range, a darker-grey range and how often
@@ -104,6 +105,14 @@ SCANS = {
         ((0.03, 0.15), (0.15, 0.25), 0.15),
         (0.4, 0.7),
         {**MINOR, "fade": 0.0, "jpeg": 0.0},
+        0.03,
+    ),
+    # "sharp" with faded print on one page in five: a network trained on sharp scans
+    # alone learns that faint text is dirt and erases it (see the model card).
+    "sharp-faded": ScanProfile(
+        ((0.03, 0.15), (0.15, 0.25), 0.15),
+        (0.4, 0.7),
+        {**MINOR, "fade": 0.2, "jpeg": 0.0},
         0.03,
     ),
 }

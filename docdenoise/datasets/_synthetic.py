@@ -237,13 +237,15 @@ def make_dirty_documents(
         output people and OCR read (the shipped model is trained on it). Either
         way, partly covered pixels (anti-aliased edges, thin strokes) keep their
         share of the ink.
-    scan : {"varied", "sharp", "mixed"}, default="varied"
+    scan : {"varied", "sharp", "sharp-faded", "mixed"}, default="varied"
         How the text is printed and scanned. ``"varied"`` draws from soft to sharp
         scans, faded ink and JPEG artefacts (ink grey 0 to 0.35, blur 0.3 to 1.1
         pixel); ``"sharp"`` draws what measured office scans look like: dark ink
         (0.03 to 0.25), a blur of 0.4 to 0.7 pixel, no faded ink, no JPEG and less
-        sensor noise; ``"mixed"`` picks one of the two per page. Paper, stains,
-        folds and shadows are drawn the same way for all three.
+        sensor noise; ``"sharp-faded"`` is ``"sharp"`` with faded print on one
+        page in five (what the shipped model is trained on last); ``"mixed"`` picks
+        ``"sharp"`` or ``"varied"`` per page. Paper, stains, folds and shadows are
+        drawn the same way for all.
     return_text : bool, default=False
         If True, also return the text of each page.
 
@@ -290,7 +292,7 @@ def make_dirty_documents(
     if clean_ink not in ("page", "black"):
         raise ValueError(f"clean_ink must be 'page' or 'black', got {clean_ink!r}.")
     if scan not in SCAN_NAMES:
-        raise ValueError(f"scan must be 'varied', 'sharp' or 'mixed', got {scan!r}.")
+        raise ValueError(f"scan must be one of {', '.join(map(repr, SCAN_NAMES))}, got {scan!r}.")
     if not isinstance(return_text, (bool, np.bool_)):
         raise ValueError(f"return_text must be True or False, got {return_text!r}.")
     names = _check_degradations(degradations)
