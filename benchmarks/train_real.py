@@ -15,7 +15,8 @@ Usage (from the repository root; heavy runs under the shared lock)::
 ``cae`` is the reference recipe (``DocumentDenoiser()`` defaults); ``unet`` trains
 the residual U-Net from scratch with the patch recipe; ``pretrained`` evaluates the
 shipped model, never trained on these pages, on all pairs and on the held-out part;
-``finetune`` continues training the shipped model on the training groups.
+``finetune`` continues training the shipped model on the training groups
+(``--start`` names another shipped model or a model file to start from).
 ``--ocr`` adds Tesseract's character error rate against its reading of the clean
 targets. The data are for benchmarks only: nothing here is shipped.
 """
@@ -29,7 +30,7 @@ import numpy as np
 import torch
 from sklearn.model_selection import GroupShuffleSplit
 
-from docdenoise import DocumentDenoiser
+from docdenoise import DocumentDenoiser, pretrained_models
 from docdenoise.baselines import median_background_removal, sauvola_binarize
 from docdenoise.datasets import load_dirty_documents
 
@@ -47,6 +48,13 @@ def subtract_background(page: np.ndarray, size: int = 21) -> np.ndarray:
     from scipy import ndimage as ndi
 
     return np.clip(page - ndi.median_filter(page, size=size) + 1.0, 0, 1).astype(np.float32)
+
+
+def start_model(spec: str) -> DocumentDenoiser:
+    """A shipped model by name, or a model file."""
+    if spec in pretrained_models():
+        return DocumentDenoiser.pretrained(spec)
+    return DocumentDenoiser.load(spec)
 
 
 CLASSICAL = {
@@ -98,6 +106,12 @@ def main() -> None:
         default="all",
         help="training augmentation: flips, rotations and brightness (all) or flips only",
     )
+    parser.add_argument(
+        "--start",
+        default="default",
+        metavar="NAME_OR_FILE",
+        help="pretrained/finetune: a shipped model's name or a model file (default: default)",
+    )
     parser.add_argument("--save", metavar="FILE", help="save the trained model there")
     parser.add_argument("--lr", type=float, default=None)
     parser.add_argument("--threads", type=int, default=2)
@@ -141,7 +155,7 @@ def main() -> None:
         held_out.classical(Xte)
 
     if args.mode == "pretrained":
-        den = DocumentDenoiser.pretrained()
+        den = start_model(args.start)
         settings = {
             tta: "pretrained (zero-shot)" + (f", tta={tta}" if tta > 1 else "")
             for tta in sorted({1, args.tta})
@@ -184,7 +198,7 @@ def main() -> None:
     elif args.mode == "unet":
         den = DocumentDenoiser("unet", lr=args.lr or 1e-3, **recipe)
     else:
-        den = DocumentDenoiser.pretrained().set_params(lr=args.lr or 3e-4, **recipe)
+        den = start_model(args.start).set_params(lr=args.lr or 3e-4, **recipe)
     start_epochs = len(getattr(den, "history_", []))
     tic = time.perf_counter()
     den.fit(Xtr, Ytr, groups=groups[train_idx])
