@@ -52,6 +52,7 @@ import argparse
 import json
 import math
 import os
+import shlex
 import time
 from pathlib import Path
 
@@ -389,6 +390,7 @@ def main() -> None:
         "architecture": type(module).__name__,
         "model": args.model,
         "channels": list(getattr(module, "channels", [])),
+        "module_kwargs": json.loads(args.module_kwargs),
         "n_parameters": sum(p.numel() for p in module.parameters()),
         "training_data": {
             "generator": "docdenoise.datasets.make_dirty_documents",
@@ -416,7 +418,7 @@ def main() -> None:
             "minutes": round(history[-1]["minutes"], 1) if history else None,
             "command": "python benchmarks/train_pretrained.py "
             + " ".join(
-                f"--{k.replace('_', '-')} {v}"
+                f"--{k.replace('_', '-')} {shlex.quote(str(v))}"
                 for k, v in vars(args).items()
                 if v not in (None, False) and k not in ("resume", "out", "real", "real_pages")
             ),
