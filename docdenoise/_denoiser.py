@@ -1091,8 +1091,8 @@ class DocumentDenoiser(TransformerMixin, BaseEstimator):
         name : str, default="default"
             Which shipped model; see :func:`docdenoise.pretrained_models`.
             ``"default"`` was last trained on crisp, dark text, as on the real
-            scans measured; ``"varied"`` (the previous default) does better on
-            blurry, faded or heavily compressed text.
+            scans measured, with faded print on some pages; ``"varied"`` (an
+            earlier default) does better on blurry or heavily compressed text.
         device : str, default="auto"
             Where to put the network. With ``engine="auto"``, ``"auto"`` and
             ``"cpu"`` clean on the CPU with onnxruntime; name a GPU (``"cuda"``,
