@@ -87,8 +87,8 @@ def dirty():
     """Two stained pages and their clean originals.
 
     These tests are about the web page, not the model: stains and noise are what
-    every shipped model cleans (the default erases very faint text; see the
-    model card's limits).
+    every shipped model cleans, whatever model ships (faint text has its own test
+    in test_recipe.py).
     """
     return make_dirty_documents(
         2, shape=(96, 128), random_state=0, degradations=["paper", "stains", "noise"]
