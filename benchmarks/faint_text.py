@@ -22,8 +22,9 @@ import argparse
 
 import numpy as np
 import torch
+from _models import load_model  # benchmarks/_models.py
 
-from docdenoise import DocumentDenoiser, pretrained_models
+from docdenoise import pretrained_models
 from docdenoise.datasets import make_dirty_documents
 
 #: Two sets of faded pages: the varied scans under shadows, sharp scans under stains.
@@ -31,12 +32,6 @@ SETS = {
     "varied scans, shadows": (7, "varied", ["paper", "fade", "shadows", "noise", "blur"]),
     "sharp scans, stains": (8, "sharp", ["paper", "fade", "stains", "noise", "blur"]),
 }
-
-
-def load(spec: str) -> DocumentDenoiser:
-    if spec in pretrained_models():
-        return DocumentDenoiser.pretrained(spec)
-    return DocumentDenoiser.load(spec)
 
 
 def faint_scores(out: np.ndarray, noisy: np.ndarray, clean: np.ndarray) -> tuple[float, ...]:
@@ -75,7 +70,7 @@ def main() -> None:
     print(f"{args.pages} generated pages with faded print per set")
     print(f"{'model':34s} {'set':24s} {'ink kept':>9s} {'false ink':>10s} {'RMSE/noisy':>11s}")
     for spec in args.model or list(pretrained_models()):
-        den = load(spec)
+        den = load_model(spec)
         for name, (noisy, clean) in sets.items():
             out = np.asarray(den.transform(noisy), np.float32)
             kept, false_ink, ratio = faint_scores(out, noisy, clean)

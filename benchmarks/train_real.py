@@ -28,9 +28,10 @@ import time
 
 import numpy as np
 import torch
+from _models import load_model  # benchmarks/_models.py
 from sklearn.model_selection import GroupShuffleSplit
 
-from docdenoise import DocumentDenoiser, pretrained_models
+from docdenoise import DocumentDenoiser
 from docdenoise.baselines import median_background_removal, sauvola_binarize
 from docdenoise.datasets import load_dirty_documents
 
@@ -48,13 +49,6 @@ def subtract_background(page: np.ndarray, size: int = 21) -> np.ndarray:
     from scipy import ndimage as ndi
 
     return np.clip(page - ndi.median_filter(page, size=size) + 1.0, 0, 1).astype(np.float32)
-
-
-def start_model(spec: str) -> DocumentDenoiser:
-    """A shipped model by name, or a model file."""
-    if spec in pretrained_models():
-        return DocumentDenoiser.pretrained(spec)
-    return DocumentDenoiser.load(spec)
 
 
 CLASSICAL = {
@@ -155,7 +149,7 @@ def main() -> None:
         held_out.classical(Xte)
 
     if args.mode == "pretrained":
-        den = start_model(args.start)
+        den = load_model(args.start)
         settings = {
             tta: "pretrained (zero-shot)" + (f", tta={tta}" if tta > 1 else "")
             for tta in sorted({1, args.tta})
@@ -198,7 +192,7 @@ def main() -> None:
     elif args.mode == "unet":
         den = DocumentDenoiser("unet", lr=args.lr or 1e-3, **recipe)
     else:
-        den = start_model(args.start).set_params(lr=args.lr or 3e-4, **recipe)
+        den = load_model(args.start).set_params(lr=args.lr or 3e-4, **recipe)
     start_epochs = len(getattr(den, "history_", []))
     tic = time.perf_counter()
     den.fit(Xtr, Ytr, groups=groups[train_idx])

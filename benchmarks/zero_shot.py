@@ -32,9 +32,9 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
+from _models import load_model  # benchmarks/_models.py
 from scipy import ndimage as ndi
 
-from docdenoise import DocumentDenoiser, pretrained_models
 from docdenoise.baselines import median_background_removal
 from docdenoise.datasets import load_dirty_documents
 from docdenoise.evaluation import heldout_split
@@ -76,11 +76,7 @@ def page_rmse(p: np.ndarray, t: np.ndarray) -> float:
 
 
 def load_method(spec: str, tta: int, device: str) -> Callable[[list[np.ndarray]], list]:
-    den = (
-        DocumentDenoiser.pretrained(spec, device=device)
-        if spec in pretrained_models()
-        else DocumentDenoiser.load(spec, device=device)
-    )
+    den = load_model(spec, device=device)
     den.set_params(tta=tta)
     return den.transform
 
