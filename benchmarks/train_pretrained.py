@@ -183,10 +183,11 @@ def wrap(module: torch.nn.Module, args: argparse.Namespace) -> DocumentDenoiser:
     den = DocumentDenoiser(
         args.model,
         **{f"module__{k}": v for k, v in json.loads(args.module_kwargs).items()},
-        patch_size=args.patch_size,
-        patches_per_image=8,
         # Fine-tuning defaults: what fine-tuned best in a fixed time on real pairs
-        # (benchmarks/train_real.py finetune, see the model card).
+        # (benchmarks/train_real.py finetune, see the model card), whatever crop
+        # size the pretraining used (v4 shipped with its 256 by mistake).
+        patch_size=128,
+        patches_per_image=8,
         warm_start=True,
         epochs=10,
         lr=2e-3,

@@ -234,6 +234,15 @@ def test_pretrained_loads_and_cleans():
 
 
 @pytest.mark.parametrize("name", ["default", "varied"])
+def test_pretrained_models_carry_the_documented_fine_tuning_defaults(name):
+    # the model card's *Fine-tuning* section (what fine-tuned best on real pairs)
+    den = DocumentDenoiser.pretrained(name)
+    params = {k: den.get_params()[k] for k in ("patch_size", "batch_size", "lr", "augment")}
+    assert params == {"patch_size": 128, "batch_size": 4, "lr": 2e-3, "augment": "flips"}
+    assert den.warm_start is True and den.patches_per_image == 8
+
+
+@pytest.mark.parametrize("name", ["default", "varied"])
 def test_pretrained_models_keep_faint_text(name):
     # faded print is text, not dirt: a model trained only on dark, crisp scans
     # erased half of it (v4, see the model card); the shipped ones keep most
