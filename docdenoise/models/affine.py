@@ -111,7 +111,22 @@ class AffineUNet(ResidualUNet):
         return self.unclamped(x).clamp(0.0, 1.0)
 
     def unclamped(self, x: torch.Tensor) -> torch.Tensor:
-        """The output before it is clamped to ``[0, 1]`` (what every pixel depends on)."""
+        """The output before it is clamped to ``[0, 1]``.
+
+        :meth:`forward` clamps this; before clamping, every output pixel depends on
+        all the inputs within :attr:`receptive_margin` that can reach it (what the
+        tests of that bound differentiate).
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (N, 1, H, W)
+            Pages in ``[0, 1]``; ``H`` and ``W`` multiples of :attr:`size_multiple`.
+
+        Returns
+        -------
+        out : torch.Tensor of shape (N, 1, H, W)
+            ``g * x + b + r``, plus the refinement's correction when there is one.
+        """
         levels = self.decoder_levels(x)
         coarse = self.affine(levels[0])  # 1/8 of the page resolution
         gain_offset = F.interpolate(coarse, scale_factor=8, mode="bilinear", align_corners=False)
