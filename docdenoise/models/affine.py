@@ -106,7 +106,8 @@ class AffineUNet(ResidualUNet):
         Returns
         -------
         out : torch.Tensor of shape (N, 1, H, W)
-            Cleaned pages, ``clamp(g * x + b + r, 0, 1)``.
+            Cleaned pages, ``clamp(g * x + b + r, 0, 1)`` (with the refinement's
+            correction added before clamping when there is one).
         """
         return self.unclamped(x).clamp(0.0, 1.0)
 
