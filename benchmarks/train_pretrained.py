@@ -64,6 +64,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from docdenoise import DocumentDenoiser, __version__
 from docdenoise.datasets import make_dirty_documents
 from docdenoise.datasets._synthetic import SCAN_NAMES
+from docdenoise.metrics import rmse
 from docdenoise.models import get_model_class
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -152,7 +153,7 @@ def score_pairs(net: torch.nn.Module, pairs: list[tuple[np.ndarray, np.ndarray]]
             for x, _ in pairs
         ]
     net.train()
-    return rmse(preds, [y for _, y in pairs])
+    return rmse([y for _, y in pairs], preds)
 
 
 def stroke_weights(y: torch.Tensor, weight: float) -> torch.Tensor:
@@ -167,11 +168,6 @@ def lr_at(step: int, total: int, base: float, warmup: int) -> float:
         return base * (step + 1) / warmup
     progress = (step - warmup) / max(total - warmup, 1)
     return base * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
-
-
-def rmse(pred: list[np.ndarray], target: list[np.ndarray]) -> float:
-    sq = sum(float(np.sum((np.asarray(p, np.float64) - t) ** 2)) for p, t in zip(pred, target))
-    return float(np.sqrt(sq / sum(t.size for t in target)))
 
 
 def wrap(module: torch.nn.Module, args: argparse.Namespace) -> DocumentDenoiser:
@@ -384,7 +380,7 @@ def main() -> None:
     den.save(path)
     noisy = [x for x, _ in tests]
     clean = [y for _, y in tests]
-    scores = {"noisy": rmse(noisy, clean), "network": rmse(den.transform(noisy), clean)}
+    scores = {"noisy": rmse(clean, noisy), "network": rmse(clean, den.transform(noisy))}
     card = {
         "name": args.name,
         "library_version": __version__,

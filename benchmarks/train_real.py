@@ -34,14 +34,9 @@ from sklearn.model_selection import GroupShuffleSplit
 from docdenoise import DocumentDenoiser
 from docdenoise.baselines import median_background_removal, sauvola_binarize
 from docdenoise.datasets import load_dirty_documents
+from docdenoise.metrics import rmse  # pooled over all pixels, as Kaggle scored it
 
 DATA = "/work/shared/data/ddd-dev"
-
-
-def rmse(pred: list[np.ndarray], target: list[np.ndarray]) -> float:
-    """Pooled over all pixels, as Kaggle scored it."""
-    sq = sum(float(np.sum((p.astype(np.float64) - t) ** 2)) for p, t in zip(pred, target))
-    return float(np.sqrt(sq / sum(t.size for t in target)))
 
 
 def subtract_background(page: np.ndarray, size: int = 21) -> np.ndarray:
@@ -65,7 +60,7 @@ class Report:
         self.ocr = ocr
 
     def line(self, name: str, pred: list[np.ndarray], extra: str = "") -> None:
-        text = f"  {name:34s} RMSE {rmse(pred, self.clean):.4f}"
+        text = f"  {name:34s} RMSE {rmse(self.clean, pred):.4f}"
         if self.ocr:
             from docdenoise.ocr import TesseractOCR, ocr_cer
 

@@ -38,7 +38,7 @@ from scipy import ndimage as ndi
 from docdenoise.baselines import median_background_removal
 from docdenoise.datasets import load_dirty_documents
 from docdenoise.evaluation import heldout_split
-from docdenoise.metrics import cer
+from docdenoise.metrics import cer, rmse
 
 DATA = "/work/shared/data/ddd-dev"
 
@@ -64,11 +64,6 @@ def select_pages(
 def median_subtract(page: np.ndarray, size: int = 21) -> np.ndarray:
     """The three lines of scipy of the issue: subtract a 21-px median background."""
     return np.clip(page - ndi.median_filter(page, size=size) + 1.0, 0, 1).astype(np.float32)
-
-
-def pooled_rmse(pred: list[np.ndarray], target: list[np.ndarray]) -> float:
-    sq = sum(float(np.sum((p.astype(np.float64) - t) ** 2)) for p, t in zip(pred, target))
-    return float(np.sqrt(sq / sum(t.size for t in target)))
 
 
 def page_rmse(p: np.ndarray, t: np.ndarray) -> float:
@@ -132,7 +127,7 @@ def main() -> None:
         per_page = (time.perf_counter() - tic) / len(noisy)
         errs = [page_rmse(p, t) for p, t in zip(out, clean)]
         worst = int(np.argmax(errs))
-        line = f"{name:34s} {pooled_rmse(out, clean):7.4f} {errs[worst]:7.4f}"
+        line = f"{name:34s} {rmse(clean, out):7.4f} {errs[worst]:7.4f}"
         page_cer: dict[int, list[float]] = {}
         for psm, reader in readers.items():
             texts = reader.transform(out)
