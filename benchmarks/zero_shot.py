@@ -6,7 +6,11 @@ character error rate (CER) of the cleaned page against its reading of the clean
 page, both with Tesseract's default page segmentation (``--psm 3``, what
 OCRmyPDF and most users run) and with ``--psm 6`` (one block of text). CER is
 pooled over pages (errors / reference characters). For each method it also
-prints the worst page and how many pages read worse than the noisy input.
+prints the worst page and how many pages read worse than the noisy input. At
+``--psm 3`` it adds the word error rate and the bag-of-words error rate
+(:func:`docdenoise.metrics.bow_wer`: the same words in any order), which shows how
+much of the error is Tesseract's page segmentation reading the lines in another
+order rather than misread words.
 
 The pages are split by text group as in ``benchmarks/train_real.py``
 (``GroupShuffleSplit``, 6 groups held out, ``--split-seed`` 0): ``--pages
@@ -38,7 +42,7 @@ from scipy import ndimage as ndi
 from docdenoise.baselines import median_background_removal
 from docdenoise.datasets import load_dirty_documents
 from docdenoise.evaluation import heldout_split
-from docdenoise.metrics import cer, rmse
+from docdenoise.metrics import bow_wer, cer, rmse, wer
 
 DATA = "/work/shared/data/ddd-dev"
 
@@ -119,7 +123,8 @@ def main() -> None:
         noisy_cer = {3: [cer([t], [h]) for t, h in zip(truth[3], readers[3].transform(noisy))]}
     header = f"{'method':34s} {'RMSE':>7s} {'worst':>7s}"
     if readers:
-        header += f" {'CER psm3':>9s} {'worst':>7s} {'>noisy':>6s} {'CER psm6':>9s} {'worst':>7s}"
+        header += f" {'CER psm3':>9s} {'worst':>7s} {'>noisy':>6s} {'WER':>6s} {'BoW':>6s}"
+        header += f" {'CER psm6':>9s} {'worst':>7s}"
     print(header + "   s/page")
     for name, method in methods.items():
         tic = time.perf_counter()
@@ -129,6 +134,7 @@ def main() -> None:
         worst = int(np.argmax(errs))
         line = f"{name:34s} {rmse(clean, out):7.4f} {errs[worst]:7.4f}"
         page_cer: dict[int, list[float]] = {}
+        page_bow: list[float] = []
         for psm, reader in readers.items():
             texts = reader.transform(out)
             page_cer[psm] = [cer([t], [h]) for t, h in zip(truth[psm], texts)]
@@ -139,7 +145,9 @@ def main() -> None:
                 if name == "noisy input":
                     noisy_cer = page_cer
                 worse = sum(c > n for c, n in zip(page_cer[3], noisy_cer[3])) if noisy_cer else 0
-                line += f" {worse:6d}"
+                page_bow = [bow_wer([t], [h]) for t, h in zip(truth[3], texts)]
+                line += f" {worse:6d} {100 * wer(truth[3], texts):5.2f}%"
+                line += f" {100 * bow_wer(truth[3], texts):5.2f}%"
         print(line + f"   {per_page:.3f}", flush=True)
         if readers:
             w = int(np.argmax(page_cer[3]))
@@ -147,6 +155,8 @@ def main() -> None:
         for i, n in enumerate(names):
             row = {"method": name, "page": n, "rmse": errs[i]}
             row.update({f"cer_psm{psm}": c[i] for psm, c in page_cer.items()})
+            if page_bow:
+                row["bow_wer_psm3"] = page_bow[i]
             rows.append(row)
     if args.csv:
         with open(args.csv, "w", newline="") as f:

@@ -26,6 +26,7 @@ Scorers built on these metrics, for ``GridSearchCV(scoring=...)``, live in
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,7 @@ from ._validation import check_images
 from .exceptions import InvalidImageError, OCRNotAvailableError
 
 __all__ = [
+    "bow_wer",
     "cer",
     "psnr",
     "rmse",
@@ -339,3 +341,51 @@ def wer(reference, hypothesis):
     """
     pairs = [(r.split(), h.split()) for r, h in _text_pairs(reference, hypothesis)]
     return _error_rate(pairs)
+
+
+def bow_wer(reference, hypothesis):
+    """Bag-of-words error rate: :func:`wer` with the word order ignored.
+
+    Each text becomes a multiset of words (whitespace-separated; case and
+    punctuation kept, as in :func:`wer`). The errors are the fewest word
+    substitutions, insertions and deletions that turn one multiset into the other:
+    the larger of the number of reference words missing from the hypothesis and the
+    number of hypothesis words not in the reference. Lines read in another order,
+    or a block read before another, cost nothing here, while :func:`wer` and
+    :func:`cer` count them as many edits; this makes it a steadier measure of what
+    an OCR engine recognised when its page segmentation may change (a "bag of
+    words" measure, as in reading-order-independent OCR evaluation). Lists are
+    pooled: total errors over total reference words (at least 1).
+
+    Parameters
+    ----------
+    reference : str or list of str
+        The true text(s).
+    hypothesis : str or list of str
+        The recognised text(s), as many as references.
+
+    Returns
+    -------
+    bow_wer : float
+        0 when both texts hold the same words, in any order.
+
+    See Also
+    --------
+    wer : The same with the word order.
+
+    Examples
+    --------
+    >>> from docdenoise.metrics import bow_wer, wer
+    >>> bow_wer("the cat sat on the mat", "on the mat the cat sat")
+    0.0
+    >>> wer("the cat sat on the mat", "on the mat the cat sat")
+    1.0
+    >>> bow_wer("the cat sat", "the bat sat down")  # one substitution, one insertion
+    0.6666666666666666
+    """
+    errors = total = 0
+    for r, h in _text_pairs(reference, hypothesis):
+        ref, hyp = Counter(r.split()), Counter(h.split())
+        errors += max(sum((ref - hyp).values()), sum((hyp - ref).values()))
+        total += sum(ref.values())
+    return errors / max(total, 1)

@@ -1,4 +1,4 @@
-"""Tests for docdenoise.ocr and the text metrics cer/wer."""
+"""Tests for docdenoise.ocr and the text metrics cer/wer/bow_wer."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image, ImageDraw, ImageFont
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 
 from docdenoise.exceptions import OCRNotAvailableError
-from docdenoise.metrics import cer, wer
+from docdenoise.metrics import bow_wer, cer, wer
 from docdenoise.ocr import TesseractOCR, ocr_cer
 from docdenoise.scorers import get_scorer, neg_ocr_cer_scorer
 
@@ -63,6 +65,35 @@ def test_wer_hand_examples():
     assert wer(["a b", "c d e f"], ["a b", "c x e"]) == pytest.approx(2 / 6)
 
 
+def test_bow_wer_hand_examples():
+    assert bow_wer("a b c", "c b a") == 0.0  # order is ignored
+    assert bow_wer("the cat sat", "the bat sat") == pytest.approx(1 / 3)
+    assert bow_wer("a a b", "a b") == pytest.approx(1 / 3)  # words are counted
+    assert bow_wer("a b", "") == 1.0
+    assert bow_wer("", "x y") == 2.0  # empty reference: denominator 1
+    assert bow_wer("end.", "end") == 1.0  # punctuation is kept, as in wer
+    # a line read after the one below it: many edits for wer, none here
+    assert wer("one two\nthree four", "three four\none two") == 1.0
+    assert bow_wer("one two\nthree four", "three four\none two") == 0.0
+    # pooled: (0 + 2) errors over (2 + 4) words
+    assert bow_wer(["a b", "c d e f"], ["b a", "c x e"]) == pytest.approx(2 / 6)
+
+
+WORDS = st.lists(st.sampled_from(["a", "b", "c", "dd", "e."]), max_size=12)
+
+
+@given(ref=WORDS, hyp=WORDS, seed=st.randoms(use_true_random=False))
+def test_bow_wer_ignores_order_and_never_exceeds_wer(ref, hyp, seed):
+    reference, hypothesis = " ".join(ref), " ".join(hyp)
+    shuffled = list(hyp)
+    seed.shuffle(shuffled)
+    score = bow_wer(reference, hypothesis)
+    assert score == bow_wer(reference, " ".join(shuffled))
+    # a word edit changes the bag by at most one word out and one in
+    assert 0.0 <= score <= wer(reference, hypothesis) + 1e-12
+    assert (score == 0.0) == (sorted(ref) == sorted(hyp))
+
+
 def test_text_metric_errors():
     with pytest.raises(TypeError, match="both be strings or both be lists"):
         cer("abc", ["abc"])
@@ -70,6 +101,8 @@ def test_text_metric_errors():
         wer(["a", "b"], ["a"])
     with pytest.raises(TypeError, match="Text 1: expected strings, got str and int"):
         cer(["a", "b"], ["a", 3])
+    with pytest.raises(ValueError, match="same number of texts: got 1 and 2"):
+        bow_wer(["a"], ["a", "b"])
 
 
 def test_cer_without_rapidfuzz(monkeypatch):
