@@ -70,10 +70,6 @@ def median_subtract(page: np.ndarray, size: int = 21) -> np.ndarray:
     return np.clip(page - ndi.median_filter(page, size=size) + 1.0, 0, 1).astype(np.float32)
 
 
-def page_rmse(p: np.ndarray, t: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((p.astype(np.float64) - t) ** 2)))
-
-
 def load_method(spec: str, tta: int, device: str) -> Callable[[list[np.ndarray]], list]:
     den = load_model(spec, device=device)
     den.set_params(tta=tta)
@@ -130,7 +126,7 @@ def main() -> None:
         tic = time.perf_counter()
         out = [np.asarray(p, np.float32) for p in method(noisy)]
         per_page = (time.perf_counter() - tic) / len(noisy)
-        errs = [page_rmse(p, t) for p, t in zip(out, clean)]
+        errs = [rmse(t, p) for p, t in zip(out, clean)]
         worst = int(np.argmax(errs))
         line = f"{name:34s} {rmse(clean, out):7.4f} {errs[worst]:7.4f}"
         page_cer: dict[int, list[float]] = {}
