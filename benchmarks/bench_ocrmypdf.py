@@ -11,6 +11,8 @@ Tesseract, settings and text extraction, so only the page image differs):
 * ``--clean``: unpaper cleans the image Tesseract reads (OCRmyPDF's own cleaner)
 * ``--clean --clean-final``: ... and the output shows the unpaper-cleaned page
 * ``docdenoise``: ``--plugin docdenoise.ocrmypdf_plugin``
+* ``docdenoise gamma 1``: ... ``--docdenoise-ocr-gamma 1``, Tesseract reads the
+  cleaned page as the model made it (the default, 1.25, darkens its grey edges)
 * ``docdenoise final``: ... ``--docdenoise-final``, the output shows the cleaned page
 
 Printed per way: the character and word error rate of the text layer (pooled over
@@ -62,6 +64,7 @@ WAYS = {
     "--clean": (["--clean"], "unpaper.pdf"),
     "--clean --clean-final": (["--clean", "--clean-final"], "unpaper_final.pdf"),
     "docdenoise": (PLUGIN, "docdenoise.pdf"),
+    "docdenoise gamma 1": ([*PLUGIN, "--docdenoise-ocr-gamma", "1"], "docdenoise_gamma1.pdf"),
     "docdenoise final": ([*PLUGIN, "--docdenoise-final"], "docdenoise_final.pdf"),
 }
 

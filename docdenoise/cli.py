@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import ast
 import inspect
+import math
 import os
 import re
 import sys
@@ -69,6 +70,17 @@ def _or(values: Sequence[Any]) -> str:
     """``1, 2 or 4``."""
     texts = [str(v) for v in values]
     return ", ".join(texts[:-1]) + " or " + texts[-1] if len(texts) > 1 else "".join(texts)
+
+
+def _ocr_gamma(text: str) -> float:
+    """``docdenoise ocr --ocr-gamma``: the plugin's range, checked before OCRmyPDF starts."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.1 <= value <= 10:
+        raise argparse.ArgumentTypeError(f"expected a number from 0.1 to 10, got {text!r}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -438,6 +450,7 @@ def _cmd_ocr(args: argparse.Namespace) -> int:
         tta=args.tta,
         device=args.device,
         threads=args.threads,
+        ocr_gamma=args.ocr_gamma,
         jobs=args.jobs,
         overwrite=args.overwrite,
         progress=_show_progress(args),
@@ -955,6 +968,8 @@ def _denoise_options(p: argparse.ArgumentParser) -> None:
 
 
 def _ocr_options(p: argparse.ArgumentParser) -> None:
+    from ._searchable import OCR_GAMMA
+
     p.add_argument("input", metavar="INPUT", help="scanned PDF (or image file)")
     p.add_argument("output", metavar="OUTPUT", help="searchable PDF to write")
     _model_option(p)
@@ -984,6 +999,14 @@ def _ocr_options(p: argparse.ArgumentParser) -> None:
         type=_positive_int,
         metavar="N",
         help="pages worked on at once (default: one per CPU core)",
+    )
+    p.add_argument(
+        "--ocr-gamma",
+        type=_ocr_gamma,
+        metavar="G",
+        help="darken the grey edges of the strokes in the image Tesseract reads (not the "
+        f"pages of the PDF): grey levels 0-1 to the power G, 0.1 to 10 (default: {OCR_GAMMA}; "
+        "1: no change)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
     _tta_option(p)

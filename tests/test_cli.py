@@ -436,6 +436,22 @@ def test_ocr_makes_a_searchable_pdf(pdfs, text_page, white_model, tmp_path, caps
     assert not (tmp_path / "x.pdf").exists()
 
 
+def test_ocr_hands_its_options_to_make_searchable_pdf(pdfs, text_page, tmp_path, monkeypatch):
+    calls = []
+
+    def recorder(src, dest, **options):
+        calls.append(options)
+        Path(dest).write_bytes(Path(src).read_bytes())
+        return Path(dest)
+
+    monkeypatch.setattr(docdenoise, "make_searchable_pdf", recorder)
+    scan = str(pdfs.scan("scan.pdf", [text_page]))
+    assert main(["ocr", scan, str(tmp_path / "a.pdf"), "--ocr-gamma", "1.5", "--tta", "2"]) == 0
+    assert main(["ocr", scan, str(tmp_path / "b.pdf"), "-q"]) == 0
+    assert calls[0]["ocr_gamma"] == 1.5 and calls[0]["tta"] == 2
+    assert calls[1]["ocr_gamma"] is None and calls[1]["tta"] is None  # the plugin's defaults
+
+
 def test_ocr_without_ocrmypdf_names_what_to_install(tmp_path, capsys, monkeypatch):
     (tmp_path / "scan.pdf").write_bytes(b"%PDF-1.4\n")
     monkeypatch.setitem(sys.modules, "ocrmypdf", None)
@@ -586,6 +602,9 @@ def test_ocr_refuses_bad_paths_before_any_work(tmp_path, capsys, monkeypatch):
     assert "' is a folder, not a file." in capsys.readouterr().err
     assert main(["ocr", str(tmp_path / "scan.pdf"), out, "-m", str(tmp_path)]) == 2
     assert re.search(r"Model file '.*' is a folder, not a file", capsys.readouterr().err)
+    for gamma in ("0", "12", "dark", "nan"):
+        assert main(["ocr", str(tmp_path / "scan.pdf"), out, "--ocr-gamma", gamma]) == 2
+        assert f"expected a number from 0.1 to 10, got '{gamma}'" in capsys.readouterr().err
     _deny_new_files(monkeypatch)
     assert main(["ocr", str(tmp_path / "scan.pdf"), out]) == 2
     assert re.search(r"error: Folder of OUTPUT '.*' is not writable", capsys.readouterr().err)

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from PIL import Image
 
 from docdenoise.datasets import iter_pages
@@ -120,6 +123,12 @@ def test_bad_options_stop_before_any_page(scan, tmp_path):
         _ocr(scan, tmp_path / "out.pdf", plugins=[PLUGIN], docdenoise_model=damaged)
     with pytest.raises(ocrmypdf.exceptions.BadArgsError, match="docdenoise_tta must be"):
         _ocr(scan, tmp_path / "out.pdf", plugins=[PLUGIN], docdenoise_tta=3)
+    for gamma in (0.0, 11, "dark"):
+        with pytest.raises(
+            ocrmypdf.exceptions.BadArgsError,
+            match=rf"docdenoise_ocr_gamma must be a number between 0.1 and 10.*got {gamma!r}",
+        ):
+            _ocr(scan, tmp_path / "out.pdf", plugins=[PLUGIN], docdenoise_ocr_gamma=gamma)
     assert not (tmp_path / "out.pdf").exists()
 
 
@@ -156,6 +165,39 @@ def test_ocr_image_keeps_its_dpi_and_tesseracts_downsampling(
     with Image.open(image) as im:
         assert im.size == (300, 86)  # 900 x 260 shrunk to 300 wide
         assert im.info["dpi"] == pytest.approx((50, 50), abs=0.6)  # 150 dpi / 3
+
+
+def test_ocr_gamma_darkens_only_the_image_tesseract_reads(scan, tmp_path):
+    runs = {}
+    for gamma in ("1", "2"):
+        work = tmp_path / f"gamma{gamma}"
+        work.mkdir()
+        out = tmp_path / f"gamma{gamma}.pdf"
+        _command_line(scan, out, work, "--docdenoise-ocr-gamma", gamma, "--docdenoise-final")
+        ((image,),) = [_ocr_images(work)]
+        with Image.open(image) as im:
+            (page,) = iter_pages(out, as_float=False)
+            runs[gamma] = np.asarray(im.convert("L")), page.image
+    (ocr1, page1), (ocr2, page2) = runs["1"], runs["2"]
+    edges = (ocr1 > 30) & (ocr1 < 225)
+    assert edges.sum() > 100  # the shipped model leaves grey edges on the strokes
+    squared = np.round(255 * (ocr1 / 255.0) ** 2).astype(np.uint8)
+    np.testing.assert_array_equal(ocr2, squared)  # the same page, darkened
+    np.testing.assert_array_equal(page1, ocr1)  # gamma 1 reads the cleaned page itself
+    np.testing.assert_array_equal(page2, page1)  # the PDF's pages are not darkened
+
+
+@given(levels=arrays(np.uint8, (7,)), gamma=st.floats(1.0, 10.0))
+def test_darkening_keeps_black_and_white_and_the_order_of_greys(levels, gamma):
+    from docdenoise.ocrmypdf_plugin import _darken
+
+    darker = _darken(levels, gamma)
+    assert darker.dtype == np.uint8 and darker.shape == levels.shape
+    assert (darker <= levels).all()
+    assert _darken(np.array([0, 255], np.uint8), gamma).tolist() == [0, 255]
+    order = np.argsort(levels, kind="stable")
+    assert (np.diff(darker[order].astype(int)) >= 0).all()
+    np.testing.assert_array_equal(_darken(levels, 1.0), levels)
 
 
 def test_installing_docdenoise_changes_no_other_ocrmypdf_run():
