@@ -26,7 +26,7 @@ Usage (from the repository root)::
     python benchmarks/zero_shot.py --ocr              # the shipped model and the baselines
     python benchmarks/zero_shot.py --model default --model old.safetensors --tta 32 --ocr
     python benchmarks/zero_shot.py --pages design --no-baselines --model m.safetensors
-    python benchmarks/zero_shot.py --pages all --ocr --no-baselines --ocr-gamma 1.25
+    python benchmarks/zero_shot.py --pages all --ocr --no-baselines --model default --ocr-gamma 1.25
 
 A model is a shipped name (see ``docdenoise.pretrained_models()``) or a file saved
 with ``DocumentDenoiser.save``. ``--csv`` writes the per-page figures.
