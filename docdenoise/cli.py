@@ -441,6 +441,8 @@ def _cmd_ocr(args: argparse.Namespace) -> int:
     options = {"force_ocr": True} if args.force_ocr else {}
     if args.skip_text:
         options["skip_text"] = True
+    if args.ocr_gamma is not None:
+        options["ocr_gamma"] = args.ocr_gamma
     make_searchable_pdf(
         source,
         output,
@@ -450,7 +452,6 @@ def _cmd_ocr(args: argparse.Namespace) -> int:
         tta=args.tta,
         device=args.device,
         threads=args.threads,
-        ocr_gamma=args.ocr_gamma,
         jobs=args.jobs,
         overwrite=args.overwrite,
         progress=_show_progress(args),
@@ -968,8 +969,6 @@ def _denoise_options(p: argparse.ArgumentParser) -> None:
 
 
 def _ocr_options(p: argparse.ArgumentParser) -> None:
-    from ._searchable import OCR_GAMMA
-
     p.add_argument("input", metavar="INPUT", help="scanned PDF (or image file)")
     p.add_argument("output", metavar="OUTPUT", help="searchable PDF to write")
     _model_option(p)
@@ -1005,8 +1004,8 @@ def _ocr_options(p: argparse.ArgumentParser) -> None:
         type=_ocr_gamma,
         metavar="G",
         help="darken the grey edges of the strokes in the image Tesseract reads (not the "
-        f"pages of the PDF): grey levels 0-1 to the power G, 0.1 to 10 (default: {OCR_GAMMA}; "
-        "1: no change)",
+        "pages of the PDF): grey levels 0-1 to the power G, 0.1 to 10 (default: 1.25, "
+        "that of make_searchable_pdf; 1: no change)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
     _tta_option(p)

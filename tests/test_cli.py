@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 import subprocess
 import sys
@@ -449,7 +450,14 @@ def test_ocr_hands_its_options_to_make_searchable_pdf(pdfs, text_page, tmp_path,
     assert main(["ocr", scan, str(tmp_path / "a.pdf"), "--ocr-gamma", "1.5", "--tta", "2"]) == 0
     assert main(["ocr", scan, str(tmp_path / "b.pdf"), "-q"]) == 0
     assert calls[0]["ocr_gamma"] == 1.5 and calls[0]["tta"] == 2
-    assert calls[1]["ocr_gamma"] is None and calls[1]["tta"] is None  # the plugin's defaults
+    assert "ocr_gamma" not in calls[1] and calls[1]["tta"] is None  # the library's defaults
+
+
+def test_ocr_help_names_the_librarys_default_darkening(capsys):
+    default = inspect.signature(docdenoise.make_searchable_pdf).parameters["ocr_gamma"].default
+    assert main(["ocr", "--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert f"(default: {default}, that of make_searchable_pdf" in help_text
 
 
 def test_ocr_without_ocrmypdf_names_what_to_install(tmp_path, capsys, monkeypatch):
