@@ -12,9 +12,10 @@ prints the worst page and how many pages read worse than the noisy input. At
 much of the error is Tesseract's page segmentation reading the lines in another
 order rather than misread words.
 
-``--ocr-gamma G`` adds, for each model, a line for its output darkened as the
-OCRmyPDF plugin darkens the image Tesseract reads (grey levels to the power G;
-the plugin's default is 1.25).
+``--ocr-gamma G`` adds, for each model and each median-filter baseline, a line
+for its output darkened as the OCRmyPDF plugin darkens the image Tesseract reads
+(grey levels to the power G; the plugin's default is 1.25): the darkening helps
+Tesseract read the filtered pages too, so compare darkened with darkened.
 
 The pages are split by text group as in ``benchmarks/train_real.py``
 (``GroupShuffleSplit``, 6 groups held out, ``--split-seed`` 0): ``--pages
@@ -26,7 +27,7 @@ Usage (from the repository root)::
     python benchmarks/zero_shot.py --ocr              # the shipped model and the baselines
     python benchmarks/zero_shot.py --model default --model old.safetensors --tta 32 --ocr
     python benchmarks/zero_shot.py --pages design --no-baselines --model m.safetensors
-    python benchmarks/zero_shot.py --pages all --ocr --no-baselines --model default --ocr-gamma 1.25
+    python benchmarks/zero_shot.py --pages all --ocr --model default --ocr-gamma 1.25
 
 A model is a shipped name (see ``docdenoise.pretrained_models()``) or a file saved
 with ``DocumentDenoiser.save``. ``--csv`` writes the per-page figures.
@@ -119,6 +120,11 @@ def main() -> None:
         methods["median background, divided"] = lambda pages: [
             median_background_removal(p) for p in pages
         ]
+        if args.ocr_gamma:
+            for kind in ("subtracted", "divided"):
+                methods[f"median {kind}, OCR gamma {args.ocr_gamma:g}"] = darkened(
+                    methods[f"median background, {kind}"], args.ocr_gamma
+                )
     for spec in args.model or ([] if args.no_baselines else ["default"]):
         name = spec + (f", tta={args.tta}" if args.tta > 1 else "")
         methods[name] = load_method(spec, args.tta, args.device)
