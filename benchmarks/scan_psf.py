@@ -20,10 +20,19 @@ the text) and the noise of the paper (the standard deviation of the page minus
 its 5x5 mean, on paper far from the text). The generated pages are drawn with
 each scan profile of ``make_dirty_documents`` asked for with ``--scan``.
 
+With ``--model`` it fits each model's *output* the same way, against the clean
+page: a centre weight above 1 (and negative ``n1``) means the output is sharper
+than the clean page, below 1 softer. It also prints the output's ink mass (the
+sum of ``1 - value`` near the text, as a share of the clean page's) and, by grey
+level of the clean page, the mean error (output minus clean) and its RMS: a
+mean far from zero is a bias the model shares across pages, a RMS far above it
+is error that varies from pixel to pixel and page to page.
+
 Usage (from the repository root)::
 
     python benchmarks/scan_psf.py                      # the 72 design pages
     python benchmarks/scan_psf.py --pages all --synthetic 96 --scan varied --scan sharp
+    python benchmarks/scan_psf.py --synthetic 0 --model default --model varied
 """
 
 from __future__ import annotations
@@ -42,6 +51,8 @@ from zero_shot import DATA, select_pages
 from docdenoise.datasets._synthetic import SCAN_NAMES
 
 RADIUS = 3
+#: Grey levels of the clean page for the error table of ``--model``.
+LEVELS = ((0.0, 0.1), (0.1, 0.3), (0.3, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 0.99), (0.99, 1.01))
 
 
 def page_psf(noisy: np.ndarray, clean: np.ndarray) -> np.ndarray:
@@ -98,6 +109,31 @@ def report(label: str, pairs) -> None:
         print(f"  {key:9s} " + "  ".join(f"{v:+.3f}" for v in values))
 
 
+def ink_mass(out: np.ndarray, clean: np.ndarray) -> float:
+    """Sum of ``1 - out`` near the text over that of the clean page (1: as much ink)."""
+    o, c = np.asarray(out, np.float64), np.asarray(clean, np.float64)
+    near = ndi.binary_dilation(c < 0.9, iterations=3)
+    return float((1 - o)[near].sum() / (1 - c)[near].sum())
+
+
+def report_model(label: str, outputs, clean) -> None:
+    """PSF and ink mass of a model's output against the clean pages; error by grey level."""
+    report(f"{label}: output against the clean page", zip(outputs, clean))
+    mass = np.percentile([ink_mass(o, c) for o, c in zip(outputs, clean)], [10, 50, 90])
+    print("  ink mass  " + "  ".join(f"{v:+.3f}" for v in mass))
+    c = np.concatenate([np.ravel(p) for p in clean]).astype(np.float64)
+    err = np.concatenate([np.ravel(o) for o in outputs]).astype(np.float64) - c
+    total = float(np.sum(err**2))
+    print("  clean grey   pixels   mean error   RMS    share of squared error")
+    for lo, hi in LEVELS:
+        m = (c >= lo) & (c < hi)
+        e = err[m]
+        print(
+            f"  {lo:.2f}-{min(hi, 1):.2f}  {m.mean():7.3f}   {e.mean():+.4f}     "
+            f"{np.sqrt(np.mean(e**2)):.4f}  {np.sum(e**2) / total:.2f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=DATA)
@@ -110,13 +146,27 @@ def main() -> None:
         choices=SCAN_NAMES,
         help="scan profile(s) of the generated pages (default: varied and sharp)",
     )
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        help="also fit this model's output (shipped name or model file; repeat)",
+    )
+    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
 
     from train_pretrained import make_page
 
     noisy, clean, _ = select_pages(args.data, args.pages, args.split_seed)
     report(f"real scans, {args.pages}", zip(noisy, clean))
-    for scan in args.scan or ["varied", "sharp"]:
+    if args.model:
+        import torch
+        from _models import load_model  # benchmarks/_models.py
+
+        torch.set_num_threads(args.threads)
+        for spec in args.model:
+            report_model(spec, load_model(spec).transform(noisy), clean)
+    for scan in (args.scan or ["varied", "sharp"]) if args.synthetic else []:
         pages = (make_page(k, 0, stream=1, scan=scan) for k in range(args.synthetic))
         report(f"generated pages, scan={scan!r}", pages)
 

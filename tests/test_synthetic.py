@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from docdenoise.datasets import make_dirty_documents
+from docdenoise.datasets import _degrade, make_dirty_documents
 from docdenoise.datasets._synthetic import DEGRADATIONS
 
 
@@ -92,8 +92,6 @@ def test_degradations_only_change_noisy():
 
 def test_every_scan_is_blurred_under_all(monkeypatch):
     # every scanner softens the print a little; the shipped model learned from it
-    from docdenoise.datasets import _degrade
-
     blurred = []
     blur = _degrade.SCANNER_STAGE["blur"]
 
@@ -112,7 +110,7 @@ def test_scan_profile_changes_only_the_scan():
     # the same text under each profile; black clean ink does not depend on the scan
     cleans = [
         make_dirty_documents(3, (64, 96), random_state=5, clean_ink="black", scan=scan)[1]
-        for scan in ("varied", "sharp", "sharp-faded", "mixed")
+        for scan in ("varied", "sharp", "sharp-faded", "sharpened", "mixed")
     ]
     for other in cleans[1:]:
         np.testing.assert_array_equal(cleans[0], other)
@@ -154,6 +152,38 @@ def test_sharp_faded_scans_sometimes_fade_the_ink():
     assert sharp.min() > 0.35
     assert 1 <= np.sum(faded < 0.35) <= 10
     assert np.sum(np.isclose(sharp, faded)) >= 15
+
+
+def test_sharpened_scans_overshoot_at_edges():
+    # the unsharp mask after the blur leaves the real scans' side lobes: an ink
+    # edge gets a rim lighter than its paper and a core darker than its ink
+    edge = np.ones((16, 16), np.float32)
+    edge[:, :8] = 0.2
+    rng = np.random.default_rng(0)
+    soft = _degrade._blur(rng, edge, sigma=(0.55, 0.55))
+    sharp = _degrade._blur(rng, edge, sigma=(0.55, 0.55), sharpen=(1.5, 1.5))
+    assert soft.max() <= 1 + 1e-6 and soft.min() >= 0.2 - 1e-6
+    assert sharp[:, 8:].max() > 1.01 and sharp[:, :8].min() < 0.19
+    np.testing.assert_allclose(sharp[:, :4], 0.2, atol=1e-3)  # flat areas stay
+
+
+def test_profiles_without_sharpening_draw_as_before():
+    # no random number is drawn for a sharpening a profile does not ask for, so the
+    # pages of "varied", "sharp" and "sharp-faded" (and the shipped weights'
+    # training recipes) are what they were before "sharpened" existed
+    a, b = np.random.default_rng(3), np.random.default_rng(3)
+    _degrade._blur(a, np.ones((8, 8), np.float32), sigma=(0.4, 0.7))
+    b.uniform(0.4, 0.7)
+    assert a.random() == b.random()
+    assert all(_degrade.SCANS[s].sharpen == (0.0, 0.0) for s in ("varied", "sharp", "sharp-faded"))
+
+
+def test_sharpened_scans_are_crisper_than_sharp_ones():
+    def step(scan):
+        noisy, _ = make_dirty_documents(8, (120, 300), random_state=6, clean_ink="black", scan=scan)
+        return np.median([np.abs(np.diff(n, axis=1)).max() for n in noisy])
+
+    assert step("sharpened") > step("sharp-faded")
 
 
 def test_default_scan_is_varied():
@@ -211,7 +241,8 @@ def test_return_text():
         ({"return_text": "yes"}, "return_text must be True or False"),
         (
             {"scan": "blurry"},
-            "scan must be one of 'varied', 'sharp', 'sharp-faded', 'mixed', got 'blurry'",
+            "scan must be one of 'varied', 'sharp', 'sharp-faded', 'sharpened', 'mixed', "
+            "got 'blurry'",
         ),
     ],
 )

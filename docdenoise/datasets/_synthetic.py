@@ -237,15 +237,17 @@ def make_dirty_documents(
         output people and OCR read (the shipped model is trained on it). Either
         way, partly covered pixels (anti-aliased edges, thin strokes) keep their
         share of the ink.
-    scan : {"varied", "sharp", "sharp-faded", "mixed"}, default="varied"
+    scan : {"varied", "sharp", "sharp-faded", "sharpened", "mixed"}, default="varied"
         How the text is printed and scanned. ``"varied"`` draws from soft to sharp
         scans, faded ink and JPEG artefacts (ink grey 0 to 0.35, blur 0.3 to 1.1
         pixel); ``"sharp"`` draws what measured office scans look like: dark ink
         (0.03 to 0.25), a blur of 0.4 to 0.7 pixel, no faded ink, no JPEG and less
         sensor noise; ``"sharp-faded"`` is ``"sharp"`` with faded print on one
-        page in five (what the shipped model is trained on last); ``"mixed"`` picks
-        ``"sharp"`` or ``"varied"`` per page. Paper, stains, folds and shadows are
-        drawn the same way for all.
+        page in five; ``"sharpened"`` is ``"sharp-faded"`` with a blur of 0.5 to
+        0.62 pixel followed by an unsharp mask (amount 1 to 2, radius 0.5 pixel),
+        as scanners sharpen: the point spread of the real scans measured;
+        ``"mixed"`` picks ``"sharp"`` or ``"varied"`` per page. Paper, stains,
+        folds and shadows are drawn the same way for all.
     return_text : bool, default=False
         If True, also return the text of each page.
 
