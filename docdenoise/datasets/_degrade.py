@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -120,17 +120,11 @@ SCANS = {
         {**MINOR, "fade": 0.2, "jpeg": 0.0},
         0.03,
     ),
-    # "sharp-faded" whose blur is followed by an unsharp mask, as scanners do: the
-    # real scans' point spread (centre 0.77, nearest 0.077, -0.014 two pixels out) is
-    # a Gaussian blur of about 0.55 pixel sharpened by an amount of about 1.5.
-    "sharpened": ScanProfile(
-        ((0.03, 0.15), (0.15, 0.25), 0.15),
-        (0.5, 0.62),
-        {**MINOR, "fade": 0.2, "jpeg": 0.0},
-        0.03,
-        (1.0, 2.0),
-    ),
 }
+# "sharp-faded" whose blur is followed by an unsharp mask, as scanners do: the real
+# scans' point spread (centre 0.77, nearest 0.077, -0.014 two pixels out) is a
+# Gaussian blur of about 0.55 pixel sharpened by an amount of about 1.5.
+SCANS["sharpened"] = replace(SCANS["sharp-faded"], blur=(0.5, 0.62), sharpen=(1.0, 2.0))
 
 # ---------------------------------------------------------------------------------------
 # Random fields
