@@ -15,7 +15,8 @@ Every rule says what it expects in words, and a refused value raises a
 Rules shared by several modules (the test-time augmentation levels, the tile
 size, the thread count, the learning-rate schedules, the augmentation modes, the
 odd window sizes, the image shape of the flattened form, the bit depths of
-written pages, the pixel limit of the readers and resolutions) are defined here.
+written pages, the pixel limit of the readers, resolutions and the gamma of the
+image Tesseract reads) are defined here.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ __all__ = [
     "LR_SCHEDULES",
     "MAX_PIXELS",
     "N_THREADS",
+    "OCR_GAMMA_RANGE",
     "ODD_WINDOW",
     "TILE_SIZE",
     "TTA",
@@ -161,9 +163,10 @@ class Real(Rule):
         gt: float | None = None,
         ge: float | None = None,
         lt: float | None = None,
+        le: float | None = None,
         unit: str | None = None,
     ) -> None:
-        self.gt, self.ge, self.lt, self.unit = gt, ge, lt, unit
+        self.gt, self.ge, self.lt, self.le, self.unit = gt, ge, lt, le, unit
 
     def accepts(self, value: Any) -> bool:
         return (
@@ -171,15 +174,19 @@ class Real(Rule):
             and (self.gt is None or value > self.gt)
             and (self.ge is None or value >= self.ge)
             and (self.lt is None or value < self.lt)
+            and (self.le is None or value <= self.le)
         )
 
     def describe(self) -> str:
         kind = f"a number of {self.unit}" if self.unit else "a float"
         if self.ge is not None and self.lt is not None:
             return f"{kind} in [{self.ge:g}, {self.lt:g})"
+        if self.ge is not None and self.le is not None:
+            return f"{kind} from {self.ge:g} to {self.le:g}"
         bounds = [f"> {self.gt:g}"] if self.gt is not None else []
         bounds += [f">= {self.ge:g}"] if self.ge is not None else []
         bounds += [f"< {self.lt:g}"] if self.lt is not None else []
+        bounds += [f"<= {self.le:g}"] if self.le is not None else []
         return " ".join([kind, *bounds])
 
     def convert(self, text: str) -> Any:
@@ -400,3 +407,7 @@ MAX_PIXELS = AnyOf(Nothing(), Integer(1))
 DPI = Real(gt=0, unit="dots per inch")
 #: ``engine``: what runs the network in ``transform`` (see ``DocumentDenoiser``).
 ENGINE = Options("auto", "torch", "onnx")
+#: ``ocr_gamma`` of the searchable PDFs: the power the grey levels of the image
+#: Tesseract reads are raised to (1: unchanged; the OCRmyPDF plugin, its command
+#: line and ``make_searchable_pdf``).
+OCR_GAMMA_RANGE = Real(ge=0.1, le=10)

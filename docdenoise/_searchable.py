@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ._atomic import atomic_path
+from ._params import OCR_GAMMA_RANGE
 from ._paths import path_problem
 from .datasets._page_writer import check_destination
 from .datasets._pages import count_pages
@@ -155,7 +156,8 @@ def make_searchable_pdf(
         image (born-digital), already has text (see ``force_ocr``), or the output
         exists and ``overwrite`` is False. Names the file.
     ValueError
-        The output would replace the input, or OCRmyPDF refused an option.
+        ``ocr_gamma`` is outside 0.1 to 10, the output would replace the input, or
+        OCRmyPDF refused an option.
     DocDenoiseError
         OCRmyPDF failed otherwise.
 
@@ -169,6 +171,7 @@ def make_searchable_pdf(
     >>> make_searchable_pdf("scan.pdf", "searchable.pdf")  # doctest: +SKIP
     PosixPath('searchable.pdf')
     """
+    OCR_GAMMA_RANGE.check("ocr_gamma", ocr_gamma)
     ocrmypdf = _ocrmypdf()
     src, dest = Path(input_file), Path(output_file)
     if not src.is_file():

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import ast
 import inspect
-import math
 import os
 import re
 import sys
@@ -70,17 +69,6 @@ def _or(values: Sequence[Any]) -> str:
     """``1, 2 or 4``."""
     texts = [str(v) for v in values]
     return ", ".join(texts[:-1]) + " or " + texts[-1] if len(texts) > 1 else "".join(texts)
-
-
-def _ocr_gamma(text: str) -> float:
-    """``docdenoise ocr --ocr-gamma``: the plugin's range, checked before OCRmyPDF starts."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0.1 <= value <= 10:
-        raise argparse.ArgumentTypeError(f"expected a number from 0.1 to 10, got {text!r}")
-    return value
 
 
 def _positive_int(text: str) -> int:
@@ -969,6 +957,8 @@ def _denoise_options(p: argparse.ArgumentParser) -> None:
 
 
 def _ocr_options(p: argparse.ArgumentParser) -> None:
+    from ._params import OCR_GAMMA_RANGE  # the range make_searchable_pdf and the plugin check
+
     p.add_argument("input", metavar="INPUT", help="scanned PDF (or image file)")
     p.add_argument("output", metavar="OUTPUT", help="searchable PDF to write")
     _model_option(p)
@@ -1001,7 +991,7 @@ def _ocr_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--ocr-gamma",
-        type=_ocr_gamma,
+        type=OCR_GAMMA_RANGE.argument_type(),
         metavar="G",
         help="darken the grey edges of the strokes in the image Tesseract reads (not the "
         "pages of the PDF): grey levels 0-1 to the power G, 0.1 to 10 (default: 1.25, "

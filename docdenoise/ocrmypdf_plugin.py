@@ -68,6 +68,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from ._params import OCR_GAMMA_RANGE
 from ._searchable import OCR_GAMMA
 
 _ocrmypdf_hookimpl: Any
@@ -172,7 +173,7 @@ def add_options(parser: Any) -> None:
     )
     group.add_argument(
         "--docdenoise-ocr-gamma",
-        type=float,
+        type=OCR_GAMMA_RANGE.argument_type(),
         metavar="G",
         help="raise the grey levels Tesseract reads (0 black, 1 white) to the power G: "
         f"above 1 darkens the edges of the strokes (default: {OCR_GAMMA}; 1: unchanged)",
@@ -190,28 +191,19 @@ def _bad_args(message: str) -> Exception:
     return BadArgsError(f"docdenoise: {message}")
 
 
-def _is_gamma(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0.1 <= value <= 10
-
-
 @hookimpl
 def check_options(options: Any) -> None:
     """Check the ``--docdenoise-*`` options and load the model once, before any page."""
     from .exceptions import DocDenoiseError
 
-    for name, parameter in (("tta", "tta"), ("threads", "n_threads")):
+    rules = {"tta": _rule("tta"), "threads": _rule("n_threads"), "ocr_gamma": OCR_GAMMA_RANGE}
+    for name, rule in rules.items():
         value = _setting(options, name)
         try:  # Python callers bypass the command line's checks
             if value is not None:
-                _rule(parameter).check(f"docdenoise_{name}", value)
+                rule.check(f"docdenoise_{name}", value)
         except (TypeError, ValueError) as exc:
             raise _bad_args(str(exc)) from None
-    gamma = _setting(options, "ocr_gamma")
-    if gamma is not None and not _is_gamma(gamma):
-        raise _bad_args(
-            f"docdenoise_ocr_gamma must be a number between 0.1 and 10 (1: no change); "
-            f"got {gamma!r}."
-        )
     model = _setting(options, "model")
     if model is not None and not Path(model).is_file():
         raise _bad_args(f"model file {str(model)!r} does not exist.")

@@ -612,7 +612,7 @@ def test_ocr_refuses_bad_paths_before_any_work(tmp_path, capsys, monkeypatch):
     assert re.search(r"Model file '.*' is a folder, not a file", capsys.readouterr().err)
     for gamma in ("0", "12", "dark", "nan"):
         assert main(["ocr", str(tmp_path / "scan.pdf"), out, "--ocr-gamma", gamma]) == 2
-        assert f"expected a number from 0.1 to 10, got '{gamma}'" in capsys.readouterr().err
+        assert f"expected a float from 0.1 to 10, got '{gamma}'" in capsys.readouterr().err
     _deny_new_files(monkeypatch)
     assert main(["ocr", str(tmp_path / "scan.pdf"), out]) == 2
     assert re.search(r"error: Folder of OUTPUT '.*' is not writable", capsys.readouterr().err)

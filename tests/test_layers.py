@@ -108,8 +108,11 @@ def test_no_import_cycles():
 
 #: The faces of the package (the command line, the web page) and the private modules
 #: each may use besides its own: the command line's helpers; the parameter rules,
-#: which the web page declares its options with.
-FACES = {"docdenoise.cli": CLI_HELPERS, "docdenoise.web": {"docdenoise._params"}}
+#: which both declare options with.
+FACES = {
+    "docdenoise.cli": CLI_HELPERS | {"docdenoise._params"},
+    "docdenoise.web": {"docdenoise._params"},
+}
 
 
 def _face_modules() -> list[tuple[str, str]]:

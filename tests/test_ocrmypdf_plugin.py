@@ -126,7 +126,7 @@ def test_bad_options_stop_before_any_page(scan, tmp_path):
     for gamma in (0.0, 11, "dark"):
         with pytest.raises(
             ocrmypdf.exceptions.BadArgsError,
-            match=rf"docdenoise_ocr_gamma must be a number between 0.1 and 10.*got {gamma!r}",
+            match=rf"docdenoise_ocr_gamma must be a float from 0.1 to 10, got {gamma!r}",
         ):
             _ocr(scan, tmp_path / "out.pdf", plugins=[PLUGIN], docdenoise_ocr_gamma=gamma)
     assert not (tmp_path / "out.pdf").exists()

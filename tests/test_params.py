@@ -9,6 +9,7 @@ from docdenoise import ClassicalDenoiser, DocumentDenoiser, TesseractOCR
 from docdenoise._params import (
     AUGMENT,
     N_THREADS,
+    OCR_GAMMA_RANGE,
     ODD_WINDOW,
     TILE_SIZE,
     TTA,
@@ -29,6 +30,8 @@ from docdenoise._params import (
         (ODD_WINDOW, "an odd integer >= 3"),
         (Real(gt=0), "a float > 0"),
         (Real(ge=0, lt=1), "a float in [0, 1)"),
+        (OCR_GAMMA_RANGE, "a float from 0.1 to 10"),
+        (Real(le=2), "a float <= 2"),
         (AnyOf(Nothing(), Real(gt=0, unit="seconds")), "None or a number of seconds > 0"),
         (Options("raise", "clip"), "'raise' or 'clip'"),
         (AnyOf(Nothing(), Options("a", "b", "c")), "None or one of ['a', 'b', 'c']"),
@@ -46,6 +49,8 @@ def test_accepts_and_refuses():
     assert not Integer(1).accepts(True)  # a bool is not a count
     assert not Integer(1).accepts(2.0)
     assert not Real(gt=0).accepts(float("nan"))
+    assert OCR_GAMMA_RANGE.accepts(10) and OCR_GAMMA_RANGE.accepts(0.1)
+    assert not OCR_GAMMA_RANGE.accepts(10.01) and not OCR_GAMMA_RANGE.accepts(float("nan"))
     assert TTA.accepts(np.int64(16)) and TTA.accepts(np.bool_(True))
     assert not TTA.accepts(3) and not TTA.accepts("8")
     assert not Options("flips").accepts(np.zeros(2))

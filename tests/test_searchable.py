@@ -66,7 +66,7 @@ def test_errors_name_the_file_and_leave_nothing_behind(pdfs, text_page, tmp_path
     for src, match in cases:
         with pytest.raises(ImageFileError, match=match):
             make_searchable_pdf(src, out / "result.pdf")
-    with pytest.raises(ValueError, match=r"docdenoise_ocr_gamma must be .* got 0\.05"):
+    with pytest.raises(ValueError, match=r"^ocr_gamma must be a float from 0\.1 to 10, got 0\.05"):
         make_searchable_pdf(scan, out / "result.pdf", ocr_gamma=0.05)
     searchable = make_searchable_pdf(scan, out / "once.pdf", output_type="pdf")
     with pytest.raises(ImageFileError, match=r"once\.pdf' already has text; pass force_ocr"):
