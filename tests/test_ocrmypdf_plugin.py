@@ -187,6 +187,15 @@ def test_ocr_gamma_darkens_only_the_image_tesseract_reads(scan, tmp_path):
     np.testing.assert_array_equal(page2, page1)  # the PDF's pages are not darkened
 
 
+def test_ocrmypdf_command_line_refuses_a_gamma_out_of_range(scan, tmp_path):
+    argv = [sys.executable, "-m", "ocrmypdf", "--plugin", PLUGIN, "--docdenoise-ocr-gamma"]
+    out = tmp_path / "out.pdf"
+    result = subprocess.run([*argv, "0", str(scan), str(out)], capture_output=True, text=True)
+    assert result.returncode == 2  # argparse's usage error, before any page
+    assert "--docdenoise-ocr-gamma: expected a float from 0.1 to 10, got '0'" in result.stderr
+    assert not out.exists()
+
+
 @given(levels=arrays(np.uint8, (7,)), gamma=st.floats(1.0, 10.0))
 def test_darkening_keeps_black_and_white_and_the_order_of_greys(levels, gamma):
     from docdenoise.ocrmypdf_plugin import _darken
