@@ -84,9 +84,28 @@ def make_page(
     people and OCR engines read best, and what the network should return.
     """
     shape = SHAPES[k % len(SHAPES)]
+    scans = scan.split("+")
     rng = np.random.default_rng([seed, stream, k])
-    X, Y = make_dirty_documents(1, shape=shape, random_state=rng, clean_ink="black", scan=scan)
+    X, Y = make_dirty_documents(
+        1, shape=shape, random_state=rng, clean_ink="black", scan=scans[k % len(scans)]
+    )
     return X[0], Y[0]
+
+
+def scan_mix(value: str) -> str:
+    """``--scan``: a scan profile, or profiles joined by ``+`` that pages take in turn.
+
+    ``"sharpened+sharp-faded"`` makes even pages sharpened and odd pages
+    sharp-faded; a name given twice is drawn twice as often. A single name
+    draws the pages it always drew.
+    """
+    unknown = [name for name in value.split("+") if name not in SCAN_NAMES]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown scan profile(s) {unknown}; expected names from {list(SCAN_NAMES)} "
+            "joined by '+'"
+        )
+    return value
 
 
 def page_in_slot(slot: int, refreshes: int, pool: int) -> int:
@@ -225,9 +244,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--scan",
-        choices=SCAN_NAMES,
+        type=scan_mix,
         default="varied",
-        help="scan profile of the generated pages (make_dirty_documents' scan)",
+        help="scan profile of the generated pages (make_dirty_documents' scan), or "
+        "profiles joined by '+' that the pages take in turn (page k: the k-th modulo "
+        "their number), e.g. 'sharpened+sharp-faded'",
     )
     parser.add_argument("--pool", type=int, default=512, help="pages held for training")
     parser.add_argument("--refresh", type=int, default=8, help="steps per new page")
