@@ -994,8 +994,8 @@ def _ocr_options(p: argparse.ArgumentParser) -> None:
         type=OCR_GAMMA_RANGE.argument_type(),
         metavar="G",
         help="darken the grey edges of the strokes in the image Tesseract reads (not the "
-        "pages of the PDF): grey levels 0-1 to the power G, 0.1 to 10 (default: 1.25, "
-        "that of make_searchable_pdf; 1: no change)",
+        f"pages of the PDF): grey levels 0-1 to the power G, {OCR_GAMMA_RANGE} "
+        "(default: 1.25, that of make_searchable_pdf; 1: no change)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
     _tta_option(p)
