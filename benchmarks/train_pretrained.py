@@ -97,13 +97,20 @@ def scan_mix(value: str) -> str:
 
     ``"sharpened+sharp-faded"`` makes even pages sharpened and odd pages
     sharp-faded; a name given twice is drawn twice as often. A single name
-    draws the pages it always drew.
+    draws the pages it always drew. The page shapes also go in turn
+    (:data:`SHAPES`, five), so a list of five or ten names would tie each
+    profile to one shape: that is refused.
     """
     unknown = [name for name in value.split("+") if name not in SCAN_NAMES]
     if unknown:
         raise argparse.ArgumentTypeError(
             f"unknown scan profile(s) {unknown}; expected names from {list(SCAN_NAMES)} "
             "joined by '+'"
+        )
+    if len(value.split("+")) % len(SHAPES) == 0:
+        raise argparse.ArgumentTypeError(
+            f"{len(value.split('+'))} scan profiles would each fall on one of the "
+            f"{len(SHAPES)} page shapes, which go in turn too; give another number"
         )
     return value
 
