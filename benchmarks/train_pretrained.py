@@ -101,15 +101,16 @@ def scan_mix(value: str) -> str:
     (:data:`SHAPES`, five), so a list of five or ten names would tie each
     profile to one shape: that is refused.
     """
-    unknown = [name for name in value.split("+") if name not in SCAN_NAMES]
+    names = value.split("+")
+    unknown = [name for name in names if name not in SCAN_NAMES]
     if unknown:
         raise argparse.ArgumentTypeError(
             f"unknown scan profile(s) {unknown}; expected names from {list(SCAN_NAMES)} "
             "joined by '+'"
         )
-    if len(value.split("+")) % len(SHAPES) == 0:
+    if len(names) % len(SHAPES) == 0:
         raise argparse.ArgumentTypeError(
-            f"{len(value.split('+'))} scan profiles would each fall on one of the "
+            f"{len(names)} scan profiles would each fall on one of the "
             f"{len(SHAPES)} page shapes, which go in turn too; give another number"
         )
     return value
