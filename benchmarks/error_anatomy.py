@@ -41,13 +41,17 @@ from zero_shot import DATA, select_pages  # benchmarks/zero_shot.py
 
 #: Bounds of the clean value that name the three kinds of pixel.
 KINDS = {"ink": (0.0, 0.3), "edge": (0.3, 0.9), "paper": (0.9, 1.01)}
+#: The two signs of an error: output above (lighter than) or below the clean value.
+SIGNS = ("too light", "too dark")
+#: The six cells of the table, in print order.
+CELLS = [(kind, sign) for kind in KINDS for sign in SIGNS]
 
 
 def anatomy(
     outputs: list[np.ndarray], cleans: list[np.ndarray]
 ) -> tuple[dict[tuple[str, str], float], float]:
     """Share of the pooled squared error per (kind, sign) cell, and the pooled RMSE."""
-    cells = {(kind, sign): 0.0 for kind in KINDS for sign in ("too light", "too dark")}
+    cells = dict.fromkeys(CELLS, 0.0)
     total, count = 0.0, 0
     for out, clean in zip(outputs, cleans):
         err = np.asarray(out, np.float64) - np.asarray(clean, np.float64)
@@ -79,8 +83,7 @@ def main() -> None:
     noisy, clean, names = select_pages(args.data, args.pages, args.split_seed)
     ink = [c < KINDS["ink"][1] for c in clean]
     print(f"{args.data}: {len(names)} pages ({args.pages}, split seed {args.split_seed})")
-    cols = [(kind, sign) for kind in KINDS for sign in ("too light", "too dark")]
-    header = "".join(f"{kind + ' ' + sign.split()[1]:>12s}" for kind, sign in cols)
+    header = "".join(f"{kind + ' ' + sign.split()[1]:>12s}" for kind, sign in CELLS)
     print("share of squared error; light: output lighter than clean, dark: darker")
     width = max(5, *map(len, models))
     print(f"{'model':{width}s} {'RMSE':>7s}{header}  out ink")
@@ -88,7 +91,7 @@ def main() -> None:
     for spec in models:
         outputs = [np.clip(o, 0, 1) for o in load_model(spec, device="cpu").transform(noisy)]
         shares, pooled = anatomy(outputs, clean)
-        cells = "".join(f"{100 * shares[cell]:>11.0f}%" for cell in cols)
+        cells = "".join(f"{100 * shares[cell]:>11.0f}%" for cell in CELLS)
         out_ink = float(np.median(np.concatenate([o[m] for o, m in zip(outputs, ink)])))
         print(f"{spec:{width}s} {pooled:7.4f}{cells}  {out_ink:7.3f}")
         light = [
