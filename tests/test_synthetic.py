@@ -110,7 +110,7 @@ def test_scan_profile_changes_only_the_scan():
     # the same text under each profile; black clean ink does not depend on the scan
     cleans = [
         make_dirty_documents(3, (64, 96), random_state=5, clean_ink="black", scan=scan)[1]
-        for scan in ("varied", "sharp", "sharp-faded", "sharpened", "mixed")
+        for scan in ("varied", "sharp", "sharp-faded", "sharpened", "inverse", "mixed")
     ]
     for other in cleans[1:]:
         np.testing.assert_array_equal(cleans[0], other)
@@ -186,6 +186,63 @@ def test_sharpened_scans_are_crisper_than_sharp_ones():
     assert step("sharpened") > step("sharp-faded")
 
 
+def _ink_paper_slope(noisy, clean):
+    """How the noisy ink grey moves with the paper around it (least-squares slope)."""
+    from scipy import ndimage as ndi
+
+    paper = ndi.binary_erosion(clean > 0.97)
+    weight = ndi.gaussian_filter(paper.astype(float), 3)
+    around = ndi.gaussian_filter(noisy * paper, 3) / np.maximum(weight, 1e-6)
+    ink = (weight > 0.2) & (clean < 0.1)
+    x, y = around[ink], noisy[ink]
+    return np.cov(x, y)[0, 1] / x.var()
+
+
+def test_inverse_scans_lighten_ink_where_the_paper_darkens():
+    # what "inverse" is for: on half of the real scans the ink grey goes against the
+    # paper's (slopes -0.4 to -0.9); printed ink darkens with its paper (slope > 0)
+    def slopes(scan):
+        noisy, clean = make_dirty_documents(
+            12,
+            (200, 300),
+            random_state=3,
+            clean_ink="black",
+            scan=scan,
+            degradations=("paper", "stains", "wrinkles", "blur"),
+        )
+        return np.array([_ink_paper_slope(n, c) for n, c in zip(noisy, clean)])
+
+    inverse, printed = slopes("inverse"), slopes("sharpened")
+    assert np.median(inverse) < -0.3 and (inverse < 0).mean() >= 0.8
+    assert np.median(printed) > 0 and (printed > 0).mean() >= 0.8
+
+
+def test_inverse_ink_is_the_page_ink_on_median_paper():
+    # on paper of the page's median grey the ink is the drawn grey; darker paper
+    # lightens it by `inverse` per unit, lighter paper darkens it, within [0, 1]
+    page = _degrade.Page(np.ones((4, 4), np.float32), ink=0.15)
+    page.paper[:] = 0.8
+    page.paper[0] = 0.6
+    page.paper[3] = 1.0
+    page.inverse = 0.75
+    out = page.compose()
+    np.testing.assert_allclose(out[1:3], 0.15, atol=1e-6)
+    np.testing.assert_allclose(out[0], 0.15 + 0.75 * 0.2, atol=1e-6)
+    np.testing.assert_allclose(out[3], 0.0, atol=1e-6)
+    page.inverse = 0.0  # printed ink: paper times ink
+    np.testing.assert_allclose(page.compose()[0], 0.6 * 0.15, atol=1e-6)
+
+
+def test_profiles_without_inverse_ink_draw_as_before():
+    # no random number is drawn for inverse ink a profile does not ask for, so the
+    # other profiles' pages (and the shipped weights' recipes) did not change
+    assert all(_degrade.SCANS[s].inverse == (0.0, 0.0) for s in _degrade.SCANS if s != "inverse")
+    # "inverse" keeps the text and the clean pages of "sharpened"
+    a = make_dirty_documents(2, (48, 64), random_state=11, scan="sharpened", clean_ink="black")
+    b = make_dirty_documents(2, (48, 64), random_state=11, scan="inverse", clean_ink="black")
+    np.testing.assert_array_equal(a[1], b[1])
+
+
 def test_default_scan_is_varied():
     np.testing.assert_array_equal(
         make_dirty_documents(2, (48, 64), random_state=7)[0],
@@ -241,7 +298,8 @@ def test_return_text():
         ({"return_text": "yes"}, "return_text must be True or False"),
         (
             {"scan": "blurry"},
-            "scan must be one of 'varied', 'sharp', 'sharp-faded', 'sharpened', 'mixed', "
+            "scan must be one of 'varied', 'sharp', 'sharp-faded', 'sharpened', 'inverse', "
+            "'mixed', "
             "got 'blurry'",
         ),
     ],

@@ -113,6 +113,8 @@ def degrade_coverage(
     ink = profile.draw_ink(rng)
     names = _pick_degradations(rng, profile.minor) if degradations is None else degradations
     page = Page(coverage, ink)
+    if profile.inverse[1] > 0:
+        page.inverse = float(rng.uniform(*profile.inverse))
     for name in DEGRADATIONS:
         if name in names and name in PAPER_STAGE:
             PAPER_STAGE[name](rng, page)
@@ -237,7 +239,8 @@ def make_dirty_documents(
         output people and OCR read (the shipped model is trained on it). Either
         way, partly covered pixels (anti-aliased edges, thin strokes) keep their
         share of the ink.
-    scan : {"varied", "sharp", "sharp-faded", "sharpened", "mixed"}, default="varied"
+    scan : {"varied", "sharp", "sharp-faded", "sharpened", "inverse", "mixed"}, \
+            default="varied"
         How the text is printed and scanned. ``"varied"`` draws from soft to sharp
         scans, faded ink and JPEG artefacts (ink grey 0 to 0.35, blur 0.3 to 1.1
         pixel); ``"sharp"`` draws what measured office scans look like: dark ink
@@ -246,6 +249,10 @@ def make_dirty_documents(
         page in five; ``"sharpened"`` is ``"sharp-faded"`` with a blur of 0.5 to
         0.62 pixel followed by an unsharp mask (amount 1 to 2, radius 0.5 pixel),
         as scanners sharpen: the point spread of the real scans measured;
+        ``"inverse"`` is ``"sharpened"`` whose ink grey goes against the paper's
+        (ink 0.08 to 0.28 on paper of the page's median grey, lighter by 0.6 to 1
+        for each unit the paper is darker), as on about half of the real Kaggle
+        scans, where text crossing a fold or stain gets lighter, not darker;
         ``"mixed"`` picks ``"sharp"`` or ``"varied"`` per page. Paper, stains,
         folds and shadows are drawn the same way for all.
     return_text : bool, default=False
