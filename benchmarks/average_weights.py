@@ -16,6 +16,7 @@ tensors (counters) must be equal. The result takes the first model's parameters
 Usage (from the repository root)::
 
     python benchmarks/average_weights.py a.safetensors b.safetensors --out soup.safetensors
+    python benchmarks/average_weights.py default b.safetensors --out soup.safetensors
     python benchmarks/average_weights.py a.safetensors b.safetensors --weights 0.7 0.3 \\
         --out soup.safetensors
 """
@@ -25,11 +26,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from _models import load_model  # benchmarks/_models.py
+
 from docdenoise import DocumentDenoiser
 
 
 def average_weights(paths: list[str], weights: list[float] | None = None) -> DocumentDenoiser:
-    """A model whose tensors are the weighted mean of the models saved at ``paths``.
+    """A model whose tensors are the weighted mean of the models at ``paths``.
+
+    Each is a shipped model's name or a model file (``benchmarks/_models.py``).
 
     ``weights`` (default: equal) must be one non-negative number per model; they
     are normalised to sum to one.
@@ -45,8 +50,8 @@ def average_weights(paths: list[str], weights: list[float] | None = None) -> Doc
     weights = [w / total for w in weights]
     # The first model keeps its saved parameters (device="auto" stays "auto"); the
     # arithmetic is done on CPU copies.
-    models = [DocumentDenoiser.load(paths[0])]
-    models += [DocumentDenoiser.load(p, device="cpu") for p in paths[1:]]
+    models = [load_model(paths[0])]
+    models += [load_model(p, device="cpu") for p in paths[1:]]
     states = [{k: t.detach().cpu() for k, t in m.module_.state_dict().items()} for m in models]
     first = states[0]
     for path, state in zip(paths[1:], states[1:]):
@@ -69,7 +74,7 @@ def average_weights(paths: list[str], weights: list[float] | None = None) -> Doc
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("models", nargs="+", help="model files saved with DocumentDenoiser.save")
+    parser.add_argument("models", nargs="+", help="shipped model names or model files")
     parser.add_argument("--weights", type=float, nargs="+", help="one per model (default: equal)")
     parser.add_argument("--out", required=True, help="where to write the averaged model")
     parser.add_argument("--force", action="store_true", help="overwrite --out if it exists")

@@ -18,7 +18,11 @@ FAST = {"epochs": 1, "batch_size": 4, "n_threads": 1}
 
 @pytest.fixture(scope="module")
 def script():
-    return runpy.run_path(str(SCRIPT))
+    sys.path.insert(0, str(SCRIPT.parent))  # the script imports benchmarks/_models.py
+    try:
+        return runpy.run_path(str(SCRIPT))
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
 
 
 @pytest.fixture(scope="module")
