@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import ndimage as ndi
 
 from docdenoise.datasets import _degrade, make_dirty_documents
 from docdenoise.datasets._synthetic import DEGRADATIONS
@@ -110,7 +111,7 @@ def test_scan_profile_changes_only_the_scan():
     # the same text under each profile; black clean ink does not depend on the scan
     cleans = [
         make_dirty_documents(3, (64, 96), random_state=5, clean_ink="black", scan=scan)[1]
-        for scan in ("varied", "sharp", "sharp-faded", "sharpened", "inverse", "mixed")
+        for scan in ("varied", "sharp", "sharp-faded", "sharpened", "inverse", "crumpled", "mixed")
     ]
     for other in cleans[1:]:
         np.testing.assert_array_equal(cleans[0], other)
@@ -134,7 +135,6 @@ def test_sharp_scans_have_darker_sharper_ink():
 def test_sharp_faded_scans_sometimes_fade_the_ink():
     # some "sharp-faded" pages have faint print (low contrast to the paper around
     # it), which "sharp" never has; the rest are the same pages
-    from scipy import ndimage as ndi
 
     def contrasts(scan):
         noisy, clean = make_dirty_documents(
@@ -188,7 +188,6 @@ def test_sharpened_scans_are_crisper_than_sharp_ones():
 
 def _ink_paper_slope(noisy, clean):
     """How the noisy ink grey moves with the paper around it (least-squares slope)."""
-    from scipy import ndimage as ndi
 
     paper = ndi.binary_erosion(clean > 0.97)
     weight = ndi.gaussian_filter(paper.astype(float), 3)
@@ -236,11 +235,54 @@ def test_inverse_ink_is_the_page_ink_on_median_paper():
 def test_profiles_without_inverse_ink_draw_as_before():
     # no random number is drawn for inverse ink a profile does not ask for, so the
     # other profiles' pages (and the shipped weights' recipes) did not change
-    assert all(_degrade.SCANS[s].inverse == (0.0, 0.0) for s in _degrade.SCANS if s != "inverse")
+    printed = [s for s in _degrade.SCANS if s not in ("inverse", "crumpled")]
+    assert all(_degrade.SCANS[s].inverse == (0.0, 0.0) for s in printed)
     # "inverse" keeps the text and the clean pages of "sharpened"
     a = make_dirty_documents(2, (48, 64), random_state=11, scan="sharpened", clean_ink="black")
     b = make_dirty_documents(2, (48, 64), random_state=11, scan="inverse", clean_ink="black")
     np.testing.assert_array_equal(a[1], b[1])
+
+
+def _crease_extents(crumpled: bool, seed: int) -> list[int]:
+    # the crease lines "wrinkles" draws: connected dark thin marks of its light field
+    page = _degrade.Page(np.zeros((200, 300), np.float32), ink=0.1)
+    page.crumpled = crumpled
+    _degrade._wrinkles(np.random.default_rng(seed), page)
+    labels, _ = ndi.label(page.light - ndi.gaussian_filter(page.light, 4) < -0.03)
+    return [max(s.stop - s.start for s in box) for box in ndi.find_objects(labels)]
+
+
+def test_crumpled_paper_has_many_short_creases():
+    # what "crumpled" is for: the real crumpled scans show many short soft creases,
+    # not the few long hair-thin ones of the default wrinkles
+    for seed in range(6):
+        crumpled = _crease_extents(True, seed)
+        assert len(crumpled) >= 50
+        assert max(crumpled) <= 100
+    sparse = [max(_crease_extents(False, seed), default=0) for seed in range(6)]
+    assert sum(longest > 100 for longest in sparse) >= 4
+
+
+def test_crumpled_scans_are_crumpled_on_every_random_page(monkeypatch):
+    seen = []
+    wrinkles = _degrade.PAPER_STAGE["wrinkles"]
+
+    def recorded(rng, page):
+        seen.append(page.crumpled)
+        return wrinkles(rng, page)
+
+    monkeypatch.setitem(_degrade.PAPER_STAGE, "wrinkles", recorded)
+    make_dirty_documents(8, (32, 48), random_state=0, scan="crumpled")
+    assert seen == [True] * 8
+    # an explicit list is applied as given, crumpled where it has "wrinkles"
+    make_dirty_documents(2, (32, 48), random_state=0, scan="crumpled", degradations="stains")
+    assert len(seen) == 8
+    noisy, clean = make_dirty_documents(
+        2, (32, 48), random_state=0, scan="crumpled", degradations=[]
+    )
+    np.testing.assert_allclose(noisy, clean, atol=1 / 255)
+    make_dirty_documents(8, (32, 48), random_state=0, scan="inverse")
+    assert True not in seen[8:]
 
 
 def test_default_scan_is_varied():
@@ -299,7 +341,7 @@ def test_return_text():
         (
             {"scan": "blurry"},
             "scan must be one of 'varied', 'sharp', 'sharp-faded', 'sharpened', 'inverse', "
-            "'mixed', "
+            "'crumpled', 'mixed', "
             "got 'blurry'",
         ),
     ],

@@ -78,8 +78,11 @@ class ScanProfile:
     paper is darker (a fold, a stain, grain), the ink is lighter, by up to as much
     as the paper darkens. About half of the real Kaggle scans are made like that
     (their ink grey falls by 0.4 to 0.9 for each unit the paper around it brightens;
-    ink printed on paper and lit with it can only darken with it). Paper, stains,
-    folds, shadows and specks are drawn the same way for all.
+    ink printed on paper and lit with it can only darken with it); ``"crumpled"`` is
+    ``"inverse"`` on crumpled paper, every page: a dense network of short, soft
+    creases, as on the real crumpled scans, where the ink crossing a dark fold
+    all but vanishes and only the shape of the letter tells where it went. Paper,
+    stains, folds, shadows and specks are otherwise drawn the same way for all.
     """
 
     #: Ink grey of the noisy page: a usual range, a darker-grey range and how often
@@ -98,6 +101,10 @@ class ScanProfile:
     #: darker than the page's median paper (see :class:`Page`); ``(0, 0)``: ink is
     #: printed on the paper and darkens with it (and no random number is drawn).
     inverse: tuple[float, float] = (0.0, 0.0)
+    #: Crumpled paper on every page: "wrinkles" always drawn, as a dense network of
+    #: short, soft creases (see :func:`_wrinkles`); ``False``: "wrinkles" only when
+    #: drawn, with the sparse long creases (and no random number drawn for it).
+    crumpled: bool = False
 
     def draw_ink(self, rng: np.random.Generator) -> float:
         low, high, p_high = self.ink
@@ -139,6 +146,11 @@ SCANS["sharpened"] = replace(SCANS["sharp-faded"], blur=(0.5, 0.62), sharpen=(1.
 SCANS["inverse"] = replace(
     SCANS["sharpened"], ink=((0.08, 0.2), (0.2, 0.28), 0.15), inverse=(0.6, 1.0)
 )
+# "inverse" on crumpled paper. The real crumpled scans show many short creases (10 to
+# 60 pixels), soft (a fold's shadow 2 to 4 pixels wide) and close together; the
+# sparse, long, hair-thin creases of "wrinkles" look nothing like them, and a network
+# trained on those erased the strokes that cross a real fold ("fi!ter").
+SCANS["crumpled"] = replace(SCANS["inverse"], crumpled=True)
 
 # ---------------------------------------------------------------------------------------
 # Random fields
@@ -186,6 +198,7 @@ class Page:
         self.paper = np.ones(self.shape, np.float32)  # paper reflectance
         self.light = np.ones(self.shape, np.float32)  # illumination / shading
         self.inverse = 0.0  # > 0: ink lighter by this much per unit of darker paper
+        self.crumpled = False  # True: "wrinkles" draws dense, short, soft creases
         self.image: np.ndarray | None = None  # set when the scanner stage starts
 
     def compose(self) -> np.ndarray:
@@ -394,7 +407,7 @@ def _creases(rng, page):
     page.light *= 1 + shade
 
 
-def _crease_lines(rng, shape, n):
+def _crease_lines(rng, shape, n, length=(8, 110), soft=(0.3, 0.8), depth=(0.08, 0.5)):
     """Sharp crease lines of crumpled paper: a thin dark fold with a highlight beside it.
 
     Returns a multiplicative light field (1 = unchanged). Each crease is a short,
@@ -406,7 +419,7 @@ def _crease_lines(rng, shape, n):
     dark, bright = Image.new("L", (w, h), 0), Image.new("L", (w, h), 0)
     draw_dark, draw_bright = ImageDraw.Draw(dark), ImageDraw.Draw(bright)
     for _ in range(n):
-        half = rng.uniform(8, 110)
+        half = rng.uniform(*length)
         px, py = rng.uniform(0, w), rng.uniform(0, h)
         ang = rng.uniform(0, np.pi)
         ux, uy = np.cos(ang), np.sin(ang)  # along the crease
@@ -414,17 +427,17 @@ def _crease_lines(rng, shape, n):
         bend = rng.normal(0, 0.004) * t * t
         xs, ys = px + t * ux - bend * uy, py + t * uy + bend * ux
         fade = np.clip((half - np.abs((t[:-1] + t[1:]) / 2)) / rng.uniform(3, 20), 0, 1)
-        depth = rng.uniform(0.08, 0.5) * 255
+        dark_fill = rng.uniform(*depth) * 255
         glow = rng.uniform(0.0, 0.15) * 255
         width = int(rng.integers(1, 3))
         side = rng.uniform(1.5, 4) * width * (1 if rng.random() < 0.5 else -1)
         ox, oy = -uy * side, ux * side
         for i in range(len(t) - 1):
             seg = [(xs[i], ys[i]), (xs[i + 1], ys[i + 1])]
-            draw_dark.line(seg, fill=int(depth * fade[i]), width=width)
+            draw_dark.line(seg, fill=int(dark_fill * fade[i]), width=width)
             seg = [(xs[i] + ox, ys[i] + oy), (xs[i + 1] + ox, ys[i + 1] + oy)]
             draw_bright.line(seg, fill=int(glow * fade[i]), width=2 * width)
-    d = ndi.gaussian_filter(np.asarray(dark, np.float32) / 255, rng.uniform(0.3, 0.8))
+    d = ndi.gaussian_filter(np.asarray(dark, np.float32) / 255, rng.uniform(*soft))
     b = ndi.gaussian_filter(np.asarray(bright, np.float32) / 255, rng.uniform(0.8, 2.0))
     return (1 - d + b).astype(np.float32)
 
@@ -440,9 +453,11 @@ def _wrinkles(rng, page):
     sh, sw = max(h // 2, 1), max(w // 2, 1)
     light_dir = rng.uniform(0, 2 * np.pi)
     shade = 0.4 * _smooth_noise(rng, (sh, sw), rng.uniform(10, 40))
-    n = int(np.clip(rng.uniform(0.4, 1.5) * sh * sw / 400, 3, 400))
+    # Crumpled into a ball ("crumpled" profile): smaller facets, more of them.
+    facet, per = ((3, 15), 100) if page.crumpled else ((5, 45), 400)
+    n = int(np.clip(rng.uniform(0.4, 1.5) * sh * sw / per, 3, 1600))
     for _ in range(n):
-        half = rng.uniform(5, 45)
+        half = rng.uniform(*facet)
         reach = half * rng.uniform(0.4, 1.2)
         px, py = rng.uniform(0, sw), rng.uniform(0, sh)
         r = max(half, 2.5 * reach)
@@ -466,7 +481,12 @@ def _wrinkles(rng, page):
         shade = np.asarray(Image.fromarray(shade).resize((w, h), Image.Resampling.BILINEAR))
     strength = np.float32(rng.uniform(0.04, 0.15))
     page.light *= np.clip(1 + strength * shade, 0.5, 1.3)
-    if rng.random() < 0.8:
+    if page.crumpled:  # always creased: many short, soft fold lines
+        density = rng.uniform(6.0, 20.0) * h * w / 1e4
+        n_lines = int(np.clip(density, 2, 2400))
+        lines = _crease_lines(rng, page.shape, n_lines, (5, 30), (0.6, 1.4), (0.05, 0.3))
+        page.light *= lines
+    elif rng.random() < 0.8:
         density = rng.uniform(0.8, 5.0) * h * w / 1e4
         page.light *= _crease_lines(rng, page.shape, int(np.clip(density, 2, 600)))
 

@@ -115,6 +115,9 @@ def degrade_coverage(
     page = Page(coverage, ink)
     if profile.inverse[1] > 0:
         page.inverse = float(rng.uniform(*profile.inverse))
+    if profile.crumpled:  # crumpled paper on every page drawn at random
+        page.crumpled = True
+        names = {*names, "wrinkles"} if degradations is None else names
     for name in DEGRADATIONS:
         if name in names and name in PAPER_STAGE:
             PAPER_STAGE[name](rng, page)
@@ -239,8 +242,8 @@ def make_dirty_documents(
         output people and OCR read (the shipped model is trained on it). Either
         way, partly covered pixels (anti-aliased edges, thin strokes) keep their
         share of the ink.
-    scan : {"varied", "sharp", "sharp-faded", "sharpened", "inverse", "mixed"}, \
-            default="varied"
+    scan : {"varied", "sharp", "sharp-faded", "sharpened", "inverse", "crumpled", \
+            "mixed"}, default="varied"
         How the text is printed and scanned. ``"varied"`` draws from soft to sharp
         scans, faded ink and JPEG artefacts (ink grey 0 to 0.35, blur 0.3 to 1.1
         pixel); ``"sharp"`` draws what measured office scans look like: dark ink
@@ -253,8 +256,13 @@ def make_dirty_documents(
         (ink 0.08 to 0.28 on paper of the page's median grey, lighter by 0.6 to 1
         for each unit the paper is darker), as on about half of the real Kaggle
         scans, where text crossing a fold or stain gets lighter, not darker;
-        ``"mixed"`` picks ``"sharp"`` or ``"varied"`` per page. Paper, stains,
-        folds and shadows are drawn the same way for all.
+        ``"crumpled"`` is ``"inverse"`` on crumpled paper: ``"wrinkles"`` on every
+        page drawn under ``degradations="all"``, and wherever ``"wrinkles"`` is
+        applied, as a dense network of short, soft creases (5 to 30 pixels each
+        side of their centre, 6 to 20 per 10,000 pixels) on smaller facets, as on
+        the real crumpled scans, where a stroke crossing a dark fold all but
+        vanishes; ``"mixed"`` picks ``"sharp"`` or ``"varied"`` per page. Paper,
+        stains, folds and shadows are otherwise drawn the same way for all.
     return_text : bool, default=False
         If True, also return the text of each page.
 
