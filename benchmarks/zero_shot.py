@@ -22,7 +22,9 @@ cleaning and the darkening together.
 The pages are split by text group as in ``benchmarks/train_real.py``
 (``GroupShuffleSplit``, 6 groups held out, ``--split-seed`` 0): ``--pages
 heldout`` scores those 24 pages, ``design`` the other 72 (the part used to look at
-while shaping the generator), ``all`` every page.
+while shaping the generator), ``all`` every page, with a line for each part under
+each method's (the same pooled figures on those pages alone: one run instead of
+three).
 
 Usage (from the repository root)::
 
@@ -64,13 +66,50 @@ def select_pages(
     ``split_seed``), ``"design"`` (the other groups) or ``"all"``.
     """
     data = load_dirty_documents(data_dir, include_test=False)
-    design, heldout = heldout_split(data.groups, test_size=6, random_state=split_seed)
-    idx = {"heldout": heldout, "design": design, "all": np.arange(len(data.groups))}[pages]
+    idx = split_indices(data.groups, split_seed)[pages]
     return (
         [data.noisy[i] for i in idx],
         [data.clean[i] for i in idx],
         [data.filenames[i] for i in idx],
     )
+
+
+def split_indices(groups: np.ndarray, split_seed: int = 0) -> dict[str, np.ndarray]:
+    """Page indices of ``"design"``, ``"heldout"`` and ``"all"`` (6 groups held out)."""
+    design, heldout = heldout_split(groups, test_size=6, random_state=split_seed)
+    return {"design": design, "heldout": heldout, "all": np.arange(len(groups))}
+
+
+def score_line(
+    idx: np.ndarray,
+    errs: list[float],
+    sq_err: list[float],
+    truth: dict[int, list[str]],
+    texts: dict[int, list[str]],
+    page_cer: dict[int, list[float]],
+    noisy_cer: dict[int, list[float]],
+) -> tuple[str, int, int]:
+    """RMSE and OCR columns of one method on the pages ``idx`` (indices into the lists).
+
+    ``errs`` are page RMSEs, ``sq_err`` each page's summed squared error and pixel
+    count folded in as ``(sum, n)``; CER, WER and bag of words are pooled over the
+    pages. Returns the text and the indices of the worst page by RMSE and by psm 3.
+    """
+    total, pixels = np.sum([sq_err[i] for i in idx], axis=0)
+    worst = int(idx[int(np.argmax([errs[i] for i in idx]))])
+    line = f"{np.sqrt(total / pixels):7.4f} {errs[worst]:7.4f}"
+    worst_cer = worst
+    for psm in texts:
+        ref = [truth[psm][i] for i in idx]
+        hyp = [texts[psm][i] for i in idx]
+        w = int(idx[int(np.argmax([page_cer[psm][i] for i in idx]))])
+        line += f" {100 * cer(ref, hyp):8.2f}% {100 * page_cer[psm][w]:6.1f}%"
+        if psm == 3:
+            worst_cer = w
+            worse = sum(page_cer[3][i] > noisy_cer[3][i] for i in idx) if noisy_cer else 0
+            line += f" {worse:6d} {100 * wer(ref, hyp):5.2f}%"
+            line += f" {100 * bow_wer(ref, hyp):5.2f}%"
+    return line, worst, worst_cer
 
 
 def median_subtract(page: np.ndarray, size: int = 21) -> np.ndarray:
@@ -111,6 +150,12 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     noisy, clean, names = select_pages(args.data, args.pages, args.split_seed)
+    # With --pages all, each method also gets a line for the design and held-out parts.
+    parts: dict[str, np.ndarray] = {}
+    if args.pages == "all":
+        groups = load_dirty_documents(args.data, include_test=False).groups
+        split = split_indices(groups, args.split_seed)
+        parts = {"design": split["design"], "held out": split["heldout"]}
     print(f"{args.data}: {len(names)} pages ({args.pages}, split seed {args.split_seed})")
 
     methods: dict[str, Callable[[list[np.ndarray]], list]] = {}
@@ -132,6 +177,7 @@ def main() -> None:
                 darkens[f"{short}, OCR gamma {args.ocr_gamma:g}"] = name
 
     readers = {}
+    truth: dict[int, list[str]] = {}
     if args.ocr:
         from docdenoise.ocr import TesseractOCR
 
@@ -160,27 +206,20 @@ def main() -> None:
             if name in darkens.values():
                 cleaned[name] = (out, per_page)
         errs = [rmse(t, p) for p, t in zip(out, clean)]
-        worst = int(np.argmax(errs))
-        line = f"{name:34s} {rmse(clean, out):7.4f} {errs[worst]:7.4f}"
-        page_cer: dict[int, list[float]] = {}
-        page_bow: list[float] = []
-        for psm, reader in readers.items():
-            texts = reader.transform(out)
-            page_cer[psm] = [cer([t], [h]) for t, h in zip(truth[psm], texts)]
-            pooled = cer(truth[psm], texts)
-            w = int(np.argmax(page_cer[psm]))
-            line += f" {100 * pooled:8.2f}% {100 * page_cer[psm][w]:6.1f}%"
-            if psm == 3:
-                if name == "noisy input":
-                    noisy_cer = page_cer
-                worse = sum(c > n for c, n in zip(page_cer[3], noisy_cer[3])) if noisy_cer else 0
-                page_bow = [bow_wer([t], [h]) for t, h in zip(truth[3], texts)]
-                line += f" {worse:6d} {100 * wer(truth[3], texts):5.2f}%"
-                line += f" {100 * bow_wer(truth[3], texts):5.2f}%"
-        print(line + f"   {per_page:.3f}", flush=True)
+        sq_err = [(e * e * np.size(t), np.size(t)) for e, t in zip(errs, clean)]
+        texts = {psm: reader.transform(out) for psm, reader in readers.items()}
+        page_cer = {psm: [cer([t], [h]) for t, h in zip(truth[psm], texts[psm])] for psm in texts}
+        page_bow = [bow_wer([t], [h]) for t, h in zip(truth[3], texts[3])] if texts else []
+        if name == "noisy input" and texts:
+            noisy_cer = page_cer
+        every = np.arange(len(names))
+        line, worst, worst_cer = score_line(every, errs, sq_err, truth, texts, page_cer, noisy_cer)
+        print(f"{name:34s} {line}   {per_page:.3f}", flush=True)
         if readers:
-            w = int(np.argmax(page_cer[3]))
-            print(f"{'':34s} worst page by RMSE {names[worst]}, by CER (psm 3) {names[w]}")
+            print(f"{'':34s} worst page by RMSE {names[worst]}, by CER (psm 3) {names[worst_cer]}")
+        for part, idx in parts.items():
+            line, _, _ = score_line(idx, errs, sq_err, truth, texts, page_cer, noisy_cer)
+            print(f"{'  ' + part + f' ({len(idx)} pages)':34s} {line}", flush=True)
         for i, n in enumerate(names):
             row = {"method": name, "page": n, "rmse": errs[i]}
             row.update({f"cer_psm{psm}": c[i] for psm, c in page_cer.items()})
