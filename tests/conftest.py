@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import runpy
 import shutil
+import sys
 from functools import lru_cache
+from pathlib import Path
 
 import pytest
 
@@ -249,3 +252,22 @@ def white_model(tmp_path_factory):
     path = tmp_path_factory.mktemp("white") / "white.safetensors"
     den.fit(noisy, np.ones_like(noisy)).save(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def benchmark_script():
+    """``load(name)``: the globals of ``benchmarks/<name>`` run as a module, not as main.
+
+    The benchmarks import their siblings (``benchmarks/_models.py``), so the folder
+    is on ``sys.path`` while the script loads.
+    """
+    folder = Path(__file__).resolve().parents[1] / "benchmarks"
+
+    def load(name: str) -> dict:
+        sys.path.insert(0, str(folder))
+        try:
+            return runpy.run_path(str(folder / name))
+        finally:
+            sys.path.remove(str(folder))
+
+    return load

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import runpy
 import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -12,17 +10,12 @@ import torch
 from docdenoise import DocumentDenoiser
 from docdenoise.datasets import make_dirty_documents
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "average_weights.py"
 FAST = {"epochs": 1, "batch_size": 4, "n_threads": 1}
 
 
 @pytest.fixture(scope="module")
-def script():
-    sys.path.insert(0, str(SCRIPT.parent))  # the script imports benchmarks/_models.py
-    try:
-        return runpy.run_path(str(SCRIPT))
-    finally:
-        sys.path.remove(str(SCRIPT.parent))
+def script(benchmark_script):
+    return benchmark_script("average_weights.py")
 
 
 @pytest.fixture(scope="module")

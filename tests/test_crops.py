@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import runpy
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "crops.py"
-
 
 @pytest.fixture(scope="module")
-def crop_grid():
-    sys.path.insert(0, str(SCRIPT.parent))  # the script imports benchmarks/_models.py
-    try:
-        return runpy.run_path(str(SCRIPT))["crop_grid"]
-    finally:
-        sys.path.remove(str(SCRIPT.parent))
+def crop_grid(benchmark_script):
+    return benchmark_script("crops.py")["crop_grid"]
 
 
 def test_crops_are_stacked_labelled_and_enlarged(crop_grid):

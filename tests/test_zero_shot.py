@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import runpy
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from docdenoise.metrics import cer, rmse
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "zero_shot.py"
-
 
 @pytest.fixture(scope="module")
-def script():
-    sys.path.insert(0, str(SCRIPT.parent))  # the script imports benchmarks/_models.py
-    try:
-        return runpy.run_path(str(SCRIPT))
-    finally:
-        sys.path.remove(str(SCRIPT.parent))
+def script(benchmark_script):
+    return benchmark_script("zero_shot.py")
 
 
 def test_split_holds_out_six_whole_groups(script):
