@@ -29,10 +29,9 @@ from pathlib import Path
 import numpy as np
 from _models import load_model  # benchmarks/_models.py
 from PIL import Image, ImageDraw, ImageFont
+from zero_shot import DATA, select_pages  # benchmarks/zero_shot.py
 
-from docdenoise.datasets import load_dirty_documents, save_images
-
-DATA = "/work/shared/data/ddd-dev"
+from docdenoise.datasets import save_images
 
 
 def crop_grid(
@@ -89,15 +88,14 @@ def main() -> None:
     if Path(args.out).exists() and not args.overwrite:
         parser.error(f"{args.out} exists; pass --overwrite to replace it")
 
-    data = load_dirty_documents(args.data, include_test=False)
-    names = list(data.filenames)
+    noisy, clean, names = select_pages(args.data, "all")
     if args.page not in names:
         parser.error(f"--page {args.page!r} is not one of the {len(names)} pages in {args.data}")
     i = names.index(args.page)
-    images = [data.noisy[i], data.clean[i]]
+    images = [noisy[i], clean[i]]
     labels = ["noisy scan", "clean target"]
     for spec in args.model:
-        out = np.asarray(load_model(spec).transform([data.noisy[i]])[0], np.float32)
+        out = np.asarray(load_model(spec).transform([noisy[i]])[0], np.float32)
         images.append(out ** np.float32(args.gamma))
         labels.append(spec + (f", gamma {args.gamma:g}" if args.gamma != 1 else ""))
     try:

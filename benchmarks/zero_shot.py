@@ -43,11 +43,13 @@ import argparse
 import csv
 import time
 from collections.abc import Callable
+from functools import lru_cache
 
 import numpy as np
 import torch
 from _models import load_model  # benchmarks/_models.py
 from scipy import ndimage as ndi
+from sklearn.utils import Bunch
 
 from docdenoise.baselines import median_background_removal
 from docdenoise.datasets import load_dirty_documents
@@ -65,13 +67,19 @@ def select_pages(
     ``pages`` is ``"heldout"`` (6 text groups, ``GroupShuffleSplit`` with
     ``split_seed``), ``"design"`` (the other groups) or ``"all"``.
     """
-    data = load_dirty_documents(data_dir, include_test=False)
+    data = load_pairs(data_dir)
     idx = split_indices(data.groups, split_seed)[pages]
     return (
         [data.noisy[i] for i in idx],
         [data.clean[i] for i in idx],
         [data.filenames[i] for i in idx],
     )
+
+
+@lru_cache(maxsize=1)
+def load_pairs(data_dir: str) -> Bunch:
+    """The real pairs, read once per process (the pages and their split share them)."""
+    return load_dirty_documents(data_dir, include_test=False)
 
 
 def split_indices(groups: np.ndarray, split_seed: int = 0) -> dict[str, np.ndarray]:
@@ -82,8 +90,9 @@ def split_indices(groups: np.ndarray, split_seed: int = 0) -> dict[str, np.ndarr
 
 def score_line(
     idx: np.ndarray,
+    clean: list[np.ndarray],
+    out: list[np.ndarray],
     errs: list[float],
-    sq_err: list[float],
     truth: dict[int, list[str]],
     texts: dict[int, list[str]],
     page_cer: dict[int, list[float]],
@@ -91,13 +100,13 @@ def score_line(
 ) -> tuple[str, int, int]:
     """RMSE and OCR columns of one method on the pages ``idx`` (indices into the lists).
 
-    ``errs`` are page RMSEs, ``sq_err`` each page's summed squared error and pixel
-    count folded in as ``(sum, n)``; CER, WER and bag of words are pooled over the
-    pages. Returns the text and the indices of the worst page by RMSE and by psm 3.
+    ``errs`` are the page RMSEs of ``out`` against ``clean``; RMSE, CER, WER and bag
+    of words are pooled over the pages. Returns the text and the indices of the
+    worst page by RMSE and by psm 3.
     """
-    total, pixels = np.sum([sq_err[i] for i in idx], axis=0)
+    pooled = rmse([clean[i] for i in idx], [out[i] for i in idx])
     worst = int(idx[int(np.argmax([errs[i] for i in idx]))])
-    line = f"{np.sqrt(total / pixels):7.4f} {errs[worst]:7.4f}"
+    line = f"{pooled:7.4f} {errs[worst]:7.4f}"
     worst_cer = worst
     for psm in texts:
         ref = [truth[psm][i] for i in idx]
@@ -153,8 +162,7 @@ def main() -> None:
     # With --pages all, each method also gets a line for the design and held-out parts.
     parts: dict[str, np.ndarray] = {}
     if args.pages == "all":
-        groups = load_dirty_documents(args.data, include_test=False).groups
-        split = split_indices(groups, args.split_seed)
+        split = split_indices(load_pairs(args.data).groups, args.split_seed)
         parts = {"design": split["design"], "held out": split["heldout"]}
     print(f"{args.data}: {len(names)} pages ({args.pages}, split seed {args.split_seed})")
 
@@ -206,19 +214,20 @@ def main() -> None:
             if name in darkens.values():
                 cleaned[name] = (out, per_page)
         errs = [rmse(t, p) for p, t in zip(out, clean)]
-        sq_err = [(e * e * np.size(t), np.size(t)) for e, t in zip(errs, clean)]
         texts = {psm: reader.transform(out) for psm, reader in readers.items()}
         page_cer = {psm: [cer([t], [h]) for t, h in zip(truth[psm], texts[psm])] for psm in texts}
         page_bow = [bow_wer([t], [h]) for t, h in zip(truth[3], texts[3])] if texts else []
         if name == "noisy input" and texts:
             noisy_cer = page_cer
         every = np.arange(len(names))
-        line, worst, worst_cer = score_line(every, errs, sq_err, truth, texts, page_cer, noisy_cer)
+        line, worst, worst_cer = score_line(
+            every, clean, out, errs, truth, texts, page_cer, noisy_cer
+        )
         print(f"{name:34s} {line}   {per_page:.3f}", flush=True)
         if readers:
             print(f"{'':34s} worst page by RMSE {names[worst]}, by CER (psm 3) {names[worst_cer]}")
         for part, idx in parts.items():
-            line, _, _ = score_line(idx, errs, sq_err, truth, texts, page_cer, noisy_cer)
+            line, _, _ = score_line(idx, clean, out, errs, truth, texts, page_cer, noisy_cer)
             print(f"{'  ' + part + f' ({len(idx)} pages)':34s} {line}", flush=True)
         for i, n in enumerate(names):
             row = {"method": name, "page": n, "rmse": errs[i]}

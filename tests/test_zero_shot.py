@@ -28,11 +28,10 @@ def test_split_holds_out_six_whole_groups(script):
 
 def _scores(pages, clean, truth, hyps, noisy_hyps):
     errs = [rmse(c, p) for p, c in zip(pages, clean)]
-    sq_err = [(e * e * np.size(c), np.size(c)) for e, c in zip(errs, clean)]
     texts = {3: hyps, 6: hyps}
     page_cer = {psm: [cer([t], [h]) for t, h in zip(truth[psm], hyps)] for psm in texts}
     noisy_cer = {3: [cer([t], [h]) for t, h in zip(truth[3], noisy_hyps)]}
-    return errs, sq_err, texts, page_cer, noisy_cer
+    return errs, texts, page_cer, noisy_cer
 
 
 def test_score_line_pools_the_chosen_pages_only(script):
@@ -45,11 +44,11 @@ def test_score_line_pools_the_chosen_pages_only(script):
     hyps = ["abcd efgh", "ijxx", "mnop qrst uvwx", "y"]
     noisy_hyps = ["abcd efgx", "ijkl", "mnop qrst uvwx", "yz"]
     truth = {3: refs, 6: refs}
-    errs, sq_err, texts, page_cer, noisy_cer = _scores(pages, clean, truth, hyps, noisy_hyps)
+    errs, texts, page_cer, noisy_cer = _scores(pages, clean, truth, hyps, noisy_hyps)
 
     idx = np.array([1, 3])
     line, worst, worst_cer = script["score_line"](
-        idx, errs, sq_err, truth, texts, page_cer, noisy_cer
+        idx, clean, pages, errs, truth, texts, page_cer, noisy_cer
     )
     fields = line.split()
     assert float(fields[0]) == pytest.approx(
@@ -63,7 +62,9 @@ def test_score_line_pools_the_chosen_pages_only(script):
     assert (worst, worst_cer) in {(1, 1), (3, 1)}
     assert worst == (1 if errs[1] > errs[3] else 3)
 
-    line, _, _ = script["score_line"](np.arange(4), errs, sq_err, truth, texts, page_cer, noisy_cer)
+    line, _, _ = script["score_line"](
+        np.arange(4), clean, pages, errs, truth, texts, page_cer, noisy_cer
+    )
     fields = line.split()
     assert float(fields[0]) == pytest.approx(rmse(clean, pages), abs=1e-4)
     assert fields[2] == f"{100 * cer(refs, hyps):.2f}%"
@@ -74,7 +75,6 @@ def test_score_line_without_ocr(script):
     clean = [np.zeros((4, 4)), np.ones((4, 4))]
     pages = [np.full((4, 4), 0.1), np.full((4, 4), 0.8)]
     errs = [rmse(c, p) for p, c in zip(pages, clean)]
-    sq_err = [(e * e * 16, 16) for e in errs]
-    line, worst, worst_cer = script["score_line"](np.arange(2), errs, sq_err, {}, {}, {}, {})
+    line, worst, worst_cer = script["score_line"](np.arange(2), clean, pages, errs, {}, {}, {}, {})
     assert line.split() == [f"{np.sqrt((0.01 + 0.04) / 2):.4f}", "0.2000"]
     assert worst == worst_cer == 1
