@@ -18,12 +18,11 @@ import argparse
 
 import numpy as np
 from scipy import ndimage as ndi
+from zero_shot import DATA  # benchmarks/zero_shot.py
 
 from docdenoise.datasets import load_dirty_documents
 from docdenoise.metrics import cer
 from docdenoise.ocr import TesseractOCR
-
-DATA = "/work/shared/data/ddd-dev"
 
 
 def main() -> None:

@@ -30,26 +30,17 @@ import numpy as np
 import torch
 from _models import load_model  # benchmarks/_models.py
 from sklearn.model_selection import GroupShuffleSplit
+from zero_shot import DATA, median_subtract  # benchmarks/zero_shot.py
 
 from docdenoise import DocumentDenoiser
 from docdenoise.baselines import median_background_removal, sauvola_binarize
 from docdenoise.datasets import load_dirty_documents
 from docdenoise.metrics import rmse  # pooled over all pixels, as Kaggle scored it
 
-DATA = "/work/shared/data/ddd-dev"
-
-
-def subtract_background(page: np.ndarray, size: int = 21) -> np.ndarray:
-    """The three-line method of the issue: subtract a median-filtered background."""
-    from scipy import ndimage as ndi
-
-    return np.clip(page - ndi.median_filter(page, size=size) + 1.0, 0, 1).astype(np.float32)
-
-
 CLASSICAL = {
     "noisy input": lambda p: p,
     "median background (divide)": median_background_removal,
-    "median background (subtract)": subtract_background,
+    "median background (subtract)": median_subtract,
     "sauvola": lambda p: sauvola_binarize(p).astype(np.float32),
 }
 
