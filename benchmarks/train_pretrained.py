@@ -274,8 +274,9 @@ def binary_loss(
     engine's binarisation would put on the other side of the stroke's outline,
     and nothing for grey levels that stay on the right side.
     """
-    terms = [(ink_map(pred, t, softness) - ink_map(y, t, softness)) ** 2 for t in thresholds]
-    return torch.stack([term.mean() for term in terms]).mean()
+    return torch.stack(
+        [((ink_map(pred, t, softness) - ink_map(y, t, softness)) ** 2).mean() for t in thresholds]
+    ).mean()
 
 
 def lr_at(step: int, total: int, base: float, warmup: int) -> float:
@@ -549,9 +550,11 @@ def main() -> None:
             "lr_schedule": "cosine",
             "warmup": args.warmup,
             "stroke_weight": args.stroke_weight,
-            **({"dark_weight": args.dark_weight} if args.dark_weight else {}),
-            **({"skeleton_weight": args.skeleton_weight} if args.skeleton_weight else {}),
-            **({"binary_weight": args.binary_weight} if args.binary_weight else {}),
+            **{  # the optional loss terms, where used
+                key: getattr(args, key)
+                for key in ("dark_weight", "skeleton_weight", "binary_weight")
+                if getattr(args, key)
+            },
             "weights": f"moving average, decay {args.ema}" if args.ema else "last step",
             "augment": "flips",
             "pool": args.pool,
