@@ -229,10 +229,12 @@ def soft_skeleton(ink: torch.Tensor, iterations: int = 5) -> torch.Tensor:
     pass gradients to the pixels they pick, so the skeleton of the network's
     output can be pushed into place (as in soft-clDice, Shit et al., CVPR 2021).
     """
-    skeleton = F.relu(ink - _dilate(_erode(ink)))
+    eroded = _erode(ink)
+    skeleton = F.relu(ink - _dilate(eroded))
     for _ in range(iterations):
-        ink = _erode(ink)
-        ridge = F.relu(ink - _dilate(_erode(ink)))
+        # The next depth's opening erodes what this depth already eroded: reuse it.
+        ink, eroded = eroded, _erode(eroded)
+        ridge = F.relu(ink - _dilate(eroded))
         skeleton = skeleton + F.relu(ridge - skeleton * ridge)
     return skeleton
 

@@ -3,18 +3,13 @@ binarisation and skeleton terms)."""
 
 from __future__ import annotations
 
-import runpy
-from pathlib import Path
-
 import pytest
 import torch
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "train_pretrained.py"
-
 
 @pytest.fixture(scope="module")
-def script():
-    return runpy.run_path(str(SCRIPT))
+def script(benchmark_script):
+    return benchmark_script("train_pretrained.py")
 
 
 def test_stroke_weights_cover_ink_and_one_pixel_around_it(script):
