@@ -10,6 +10,9 @@ Usage (from the repository root)::
 
     python benchmarks/cer_floor.py                  # one page per text group (24)
     python benchmarks/cer_floor.py --all            # all 96 pages
+
+``benchmarks/zero_shot.py --floor`` scores the same changes page by page, with the
+RMSE, the design and held-out parts and the pages read worse than the noisy input.
 """
 
 from __future__ import annotations
@@ -17,8 +20,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from scipy import ndimage as ndi
-from zero_shot import DATA  # benchmarks/zero_shot.py
+from zero_shot import DATA, disturbed, floor_variants  # benchmarks/zero_shot.py
 
 from docdenoise.datasets import load_dirty_documents
 from docdenoise.metrics import cer
@@ -39,20 +41,14 @@ def main() -> None:
     else:
         idx = np.array([np.flatnonzero(groups == g)[0] for g in np.unique(groups)])
     clean = [data.clean[i] for i in idx]
-    rng = np.random.default_rng(0)
-    variants = {
-        "clean page (read twice)": lambda y: y,
-        "+ Gaussian noise, sigma 0.02": lambda y: y + rng.normal(0, 0.02, y.shape),
-        "Gaussian blur, sigma 0.5 px": lambda y: ndi.gaussian_filter(y, 0.5),
-        "gamma 0.8 (ink edges lighter)": lambda y: y**0.8,
-        "gamma 1.25 (ink edges darker)": lambda y: y**1.25,
-    }
+    variants = {"clean page (read twice)": lambda y: y}
+    variants.update(floor_variants(np.random.default_rng(0)))
     print(f"{args.data}: {len(idx)} clean pages; CER against Tesseract's reading of each")
     print(f"{'variant':34s} {'CER psm3':>9s} {'worst':>7s} {'CER psm6':>9s} {'worst':>7s}")
     readers = {psm: TesseractOCR(psm=psm, n_jobs=args.threads).fit() for psm in (3, 6)}
     truth = {psm: r.transform(clean) for psm, r in readers.items()}
     for name, change in variants.items():
-        pages = [np.clip(change(y), 0, 1).astype(np.float32) for y in clean]
+        pages = disturbed(clean, change)
         line = f"{name:34s}"
         for psm, reader in readers.items():
             texts = reader.transform(pages)

@@ -26,12 +26,19 @@ while shaping the generator), ``all`` every page, with a line for each part unde
 each method's (the same pooled figures on those pages alone: one run instead of
 three).
 
+``--floor`` adds lines for the *clean* pages after changes no reader would see
+(faint noise, a slight blur, a gamma on the grey levels; see
+``benchmarks/cer_floor.py``): what a method whose output were that close to the
+clean page would score on every column, ``>noisy`` included. They measure the
+measure, not a method.
+
 Usage (from the repository root)::
 
     python benchmarks/zero_shot.py --ocr              # the shipped model and the baselines
     python benchmarks/zero_shot.py --model default --model old.safetensors --tta 32 --ocr
     python benchmarks/zero_shot.py --pages design --no-baselines --model m.safetensors
     python benchmarks/zero_shot.py --pages all --ocr --model default --ocr-gamma 1.25
+    python benchmarks/zero_shot.py --pages all --ocr --no-baselines --floor
 
 A model is a shipped name (see ``docdenoise.pretrained_models()``) or a file saved
 with ``DocumentDenoiser.save``. ``--csv`` writes the per-page figures.
@@ -126,6 +133,24 @@ def median_subtract(page: np.ndarray, size: int = 21) -> np.ndarray:
     return np.clip(page - ndi.median_filter(page, size=size) + 1.0, 0, 1).astype(np.float32)
 
 
+def floor_variants(rng: np.random.Generator) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+    """Changes of a clean page that no reader would notice, by name (noise drawn from ``rng``).
+
+    The changed page is clipped to [0, 1] by the caller.
+    """
+    return {
+        "clean + noise, sigma 0.02": lambda y: y + rng.normal(0, 0.02, y.shape),
+        "clean, blurred 0.5 px": lambda y: ndi.gaussian_filter(y, 0.5),
+        "clean, gamma 0.8 (edges lighter)": lambda y: y**0.8,
+        "clean, gamma 1.25 (edges darker)": lambda y: y**1.25,
+    }
+
+
+def disturbed(clean: list[np.ndarray], change: Callable[[np.ndarray], np.ndarray]) -> list:
+    """The clean pages after ``change``, clipped to [0, 1], as float32."""
+    return [np.clip(change(np.asarray(y, np.float64)), 0, 1).astype(np.float32) for y in clean]
+
+
 def load_method(spec: str, tta: int, device: str) -> Callable[[list[np.ndarray]], list]:
     den = load_model(spec, device=device)
     den.set_params(tta=tta)
@@ -146,6 +171,11 @@ def main() -> None:
     parser.add_argument("--split-seed", type=int, default=0)
     parser.add_argument("--ocr", action="store_true", help="also Tesseract CER (psm 3 and 6)")
     parser.add_argument("--no-baselines", action="store_true")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also the clean pages after changes no reader would see (the measure's floor)",
+    )
     parser.add_argument(
         "--ocr-gamma",
         type=float,
@@ -173,6 +203,9 @@ def main() -> None:
         methods["median background, divided"] = lambda pages: [
             median_background_removal(p) for p in pages
         ]
+    if args.floor:
+        for label, change in floor_variants(np.random.default_rng(0)).items():
+            methods[label] = lambda pages, change=change: disturbed(clean, change)
     for spec in args.model or ([] if args.no_baselines else ["default"]):
         name = spec + (f", tta={args.tta}" if args.tta > 1 else "")
         methods[name] = load_method(spec, args.tta, args.device)
@@ -180,7 +213,7 @@ def main() -> None:
     darkens: dict[str, str] = {}
     if args.ocr_gamma:
         for name in list(methods):
-            if name != "noisy input":
+            if name != "noisy input" and not name.startswith("clean"):
                 short = name.replace("median background, ", "median ")
                 darkens[f"{short}, OCR gamma {args.ocr_gamma:g}"] = name
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import ndimage as ndi
 
 from docdenoise.metrics import cer, rmse
 
@@ -78,3 +79,28 @@ def test_score_line_without_ocr(script):
     line, worst, worst_cer = script["score_line"](np.arange(2), clean, pages, errs, {}, {}, {}, {})
     assert line.split() == [f"{np.sqrt((0.01 + 0.04) / 2):.4f}", "0.2000"]
     assert worst == worst_cer == 1
+
+
+def test_floor_variants_barely_change_a_page(script):
+    # Black strokes with grey (anti-aliased) edges on white paper, as the clean pages are.
+    page = np.ones((40, 60))
+    page[8:12, 5:55] = 0.0
+    page[20:23, 5:40] = 0.0
+    page = ndi.gaussian_filter(page, 0.7)
+    before = page.copy()
+    variants = script["floor_variants"](np.random.default_rng(0))
+    assert len(variants) == 4
+    for label, change in variants.items():
+        (out,) = script["disturbed"]([page], change)
+        assert label.startswith("clean")
+        assert out.dtype == np.float32 and out.shape == page.shape
+        assert out.min() >= 0.0 and out.max() <= 1.0
+        # Changed, by a few hundredths at most (this page has more edges than a real one).
+        assert 0.0 < rmse(page, out) < 0.05, label
+    np.testing.assert_array_equal(page, before)  # the clean page itself is left alone
+    # Noise from the generator given: the same seed, the same pages.
+    noise = [
+        script["disturbed"]([page], script["floor_variants"](np.random.default_rng(1))[k])[0]
+        for k in ("clean + noise, sigma 0.02",) * 2
+    ]
+    np.testing.assert_array_equal(noise[0], noise[1])
