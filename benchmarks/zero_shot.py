@@ -146,7 +146,9 @@ def floor_variants(rng: np.random.Generator) -> dict[str, Callable[[np.ndarray],
     }
 
 
-def disturbed(clean: list[np.ndarray], change: Callable[[np.ndarray], np.ndarray]) -> list:
+def disturbed(
+    clean: list[np.ndarray], change: Callable[[np.ndarray], np.ndarray]
+) -> list[np.ndarray]:
     """The clean pages after ``change``, clipped to [0, 1], as float32."""
     return [np.clip(change(np.asarray(y, np.float64)), 0, 1).astype(np.float32) for y in clean]
 
@@ -203,9 +205,11 @@ def main() -> None:
         methods["median background, divided"] = lambda pages: [
             median_background_removal(p) for p in pages
         ]
+    undarkened = {"noisy input"}  # lines that are no cleaning get no darkened line
     if args.floor:
         for label, change in floor_variants(np.random.default_rng(0)).items():
             methods[label] = lambda pages, change=change: disturbed(clean, change)
+            undarkened.add(label)
     for spec in args.model or ([] if args.no_baselines else ["default"]):
         name = spec + (f", tta={args.tta}" if args.tta > 1 else "")
         methods[name] = load_method(spec, args.tta, args.device)
@@ -213,7 +217,7 @@ def main() -> None:
     darkens: dict[str, str] = {}
     if args.ocr_gamma:
         for name in list(methods):
-            if name != "noisy input" and not name.startswith("clean"):
+            if name not in undarkened:
                 short = name.replace("median background, ", "median ")
                 darkens[f"{short}, OCR gamma {args.ocr_gamma:g}"] = name
 
