@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import csv
-import runpy
 import sys
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "compare_pages.py"
-
 
 @pytest.fixture(scope="module")
-def script():
-    return runpy.run_path(str(SCRIPT))
+def script(benchmark_script):
+    return benchmark_script("compare_pages.py")
 
 
 def _write(path, method, rmses, cers, gamma=None):
